@@ -1,0 +1,3 @@
+from ipnpm.cli import main
+
+main()

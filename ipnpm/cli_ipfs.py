@@ -1,0 +1,26 @@
+"""``ipnpm ipfs …``: ipnpm's own commands, under one word npm does not use."""
+
+from __future__ import annotations
+
+import click
+
+from ipnpm.settings import Settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def ipfs() -> None:
+    """ipnpm's own commands (everything else goes to npm)."""
+
+
+@ipfs.group()
+def store() -> None:
+    """Inspect and repair the local content store."""
+
+
+@store.command()
+@click.pass_obj
+def verify(settings: Settings) -> int:
+    """Re-hash every stored object; quarantine bad ones; exit 7 if any were bad."""
+    from ipnpm.maintenance import verify_store
+
+    return verify_store(settings)

@@ -1,0 +1,102 @@
+"""Obtain a tarball: the store first, then each source in order, verified, stored, once.
+
+One in-flight map makes sure a CID is fetched at most once per run: a second request for the
+same content waits on the first (bounded wait, then it fetches on its own).
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+import requests
+
+from ipnpm.errors import IntegrityError, MissingContentError
+from ipnpm.runlog import RunLog
+from ipnpm.sources import Source, SourceError, Want
+from ipnpm.store import StoredObject, Store
+
+WAIT_FOR_INFLIGHT = 120.0  # seconds a waiter trusts another thread's download
+
+
+@dataclass(frozen=True)
+class Fetched:
+    stored: StoredObject
+    source: str
+
+
+class Fetcher:
+    def __init__(self, store: Store, sources: list[Source], log: RunLog) -> None:
+        self.store = store
+        self.sources = sources
+        self.log = log
+        self._lock = threading.Lock()
+        self._inflight: dict[str, Future[Fetched]] = {}
+
+    def get(self, want: Want) -> Fetched:
+        """The verified tarball for ``want``; raises MissingContentError naming every failure."""
+        key = want.integrity or want.spec
+        with self._lock:
+            future = self._inflight.get(key)
+            owner = future is None
+            if future is None:
+                future = self._inflight[key] = Future()
+        if not owner:
+            try:
+                return future.result(timeout=WAIT_FOR_INFLIGHT)
+            except FutureTimeout:
+                return self._fetch(want)
+        try:
+            fetched = self._fetch(want)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(fetched)
+            return fetched
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+
+    def _from_store(self, want: Want) -> Fetched | None:
+        integrity = want.integrity or self.store.integrity_for_spec(want.name, want.version)
+        cid = want.cid or self.store.cid_for(integrity)
+        if cid is None:
+            return None
+        path = self.store.verified_path(cid, integrity)
+        if path is None:
+            self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
+            return None
+        stored = StoredObject(cid, integrity or "", path.stat().st_size, path)
+        return Fetched(stored, "store")
+
+    def _fetch(self, want: Want) -> Fetched:
+        found = self._from_store(want)
+        failures: list[str] = []
+        for source in [] if found else self.sources:
+            try:
+                chunks = source.open(want)
+                if chunks is None:
+                    failures.append(f"{source.name}: not found")
+                    continue
+                stored = self.store.ingest(
+                    chunks, expected=want.integrity, source=source.name,
+                    spec=(want.name, want.version),
+                )  # fmt: skip
+            except (SourceError, IntegrityError, requests.RequestException) as exc:
+                self.log.event("source-failed", spec=want.spec, source=source.name, error=str(exc))
+                failures.append(f"{source.name}: {exc}")
+                continue
+            found = Fetched(stored, source.name)
+            break
+        if found is None:
+            self.log.event("missing", spec=want.spec, integrity=want.integrity, failures=failures)
+            reasons = "; ".join(failures) or "not in the store and no other source is enabled"
+            raise MissingContentError(f"{want.spec} is not available ({reasons})")
+        self.log.event(
+            "tarball", spec=want.spec, integrity=want.integrity, cid=found.stored.cid,
+            size=found.stored.size, source=found.source, verified=want.integrity is not None,
+        )  # fmt: skip
+        return found

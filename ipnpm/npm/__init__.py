@@ -1,0 +1,1 @@
+"""Everything ipnpm knows about npm: its commands, configuration, lockfiles and process."""

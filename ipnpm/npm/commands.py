@@ -1,0 +1,56 @@
+"""Which npm commands may reach a registry (and so need the proxy) and which never do.
+
+Commands that never touch a registry are executed directly, with no proxy and no heavy imports:
+a predecessor started IPFS even for ``npm ls``. Unknown commands pass through as well, because
+npm itself rejects or resolves them and a proxy cannot help there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+# npm 11's commands and their aliases (lib/utils/cmd-list.js) that may fetch from a registry.
+_REGISTRY_COMMANDS = frozenset(
+    {
+        # install and its aliases and misspellings that npm accepts
+        "install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal",
+        "isntall", "add",
+        "ci", "clean-install", "ic", "install-clean", "isntall-clean",
+        "install-test", "it", "install-ci-test", "cit",
+        "update", "up", "upgrade", "udpate",
+        "uninstall", "unlink", "remove", "rm", "r", "un",
+        "dedupe", "ddp", "prune", "link", "ln",
+        "exec", "x",
+        "view", "v", "info", "show",
+        "outdated", "audit", "doctor", "ping", "search", "find", "s", "se",
+        "publish", "unpublish", "deprecate", "undeprecate", "dist-tag", "dist-tags",
+        "owner", "author", "access", "team", "org", "token", "hook", "profile",
+        "whoami", "login", "adduser", "add-user", "logout",
+        "star", "unstar", "stars", "pack", "diff", "repo", "docs", "home", "bugs", "issues",
+        "cache",
+    }
+)  # fmt: skip
+
+_INITIALIZER_COMMANDS = frozenset({"init", "create", "innit"})
+
+
+def npm_command(args: Sequence[str]) -> str | None:
+    """The npm command word: the first argument that is not an option."""
+    for arg in args:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def needs_registry(args: Sequence[str]) -> bool:
+    """True when running npm with ``args`` may send a request to a registry."""
+    command = npm_command(args)
+    if command is None:
+        return False
+    if command in _INITIALIZER_COMMANDS:
+        # `npm init` alone writes package.json; `npm init <initializer>` runs `npm exec create-…`.
+        rest = list(args[args.index(command) + 1 :])
+        return npm_command(rest) is not None
+    return command in _REGISTRY_COMMANDS

@@ -1,0 +1,120 @@
+"""Packuments: from the upstream (``dist.tarball`` untouched, so lockfiles keep upstream URLs),
+else from ipnpm's cache, else synthesised from the lockfile (what makes ``ci`` offline work
+for lockfiles without ``resolved``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from ipnpm.npm.lockfile import LockedTarball
+from ipnpm.proxy.context import ProxyContext
+from ipnpm.proxy.paths import escape_name
+
+ABBREVIATED = "application/vnd.npm.install-v1+json"
+_JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = _JSON
+    source: str = "upstream"
+    headers: tuple[tuple[str, str], ...] = ()  # upstream headers npm acts on (OTP, notices)
+
+
+def not_found(message: str) -> Answer:
+    # 404, never 5xx: npm retries a 5xx for 70 seconds, a 404 fails at once with the message.
+    return Answer(404, json.dumps({"error": message}).encode(), source="none")
+
+
+def _semver_key(version: str) -> tuple[tuple[int, ...], int, str]:
+    core, _, pre = version.partition("-")
+    numbers = tuple(int(part) for part in re.findall(r"\d+", core)[:3])
+    return numbers, 0 if pre else 1, pre
+
+
+def from_lockfile(name: str, locked: Iterable[LockedTarball], registry: str) -> bytes:
+    """An abbreviated packument holding exactly the locked versions (npm 11 accepts it)."""
+    versions: dict[str, Any] = {}
+    for tarball in locked:
+        dist: dict[str, str] = {"tarball": tarball.resolved or _default_tarball(registry, name,
+                                                                                tarball.version)}
+        if tarball.integrity:
+            dist["integrity"] = tarball.integrity
+        versions[tarball.version] = {
+            "name": name, "version": tarball.version, **tarball.manifest, "dist": dist,
+        }  # fmt: skip
+    latest = max(versions, key=_semver_key)
+    document = {"name": name, "dist-tags": {"latest": latest}, "versions": versions}
+    return json.dumps(document).encode()
+
+
+def _default_tarball(registry: str, name: str, version: str) -> str:
+    return f"{registry}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+
+
+def _cache_name(name: str, abbreviated: bool) -> str:
+    return f"{name}.abbreviated" if abbreviated else name
+
+
+class Packuments:
+    def __init__(self, context: ProxyContext) -> None:
+        self.context = context
+
+    def answer(self, name: str, accept: str) -> Answer:
+        abbreviated = ABBREVIATED in accept
+        context = self.context
+        locked = context.lockfile.by_name.get(name) if context.lockfile else None
+        if locked and (context.lockfile_first or context.upstream is None):
+            registry = context.config.registry_for(name)
+            return Answer(200, from_lockfile(name, locked, registry), source="lockfile")
+        if context.upstream is not None:
+            online = self._from_upstream(name, accept, abbreviated)
+            if online is not None:
+                return online
+        cached = self._from_cache(name, abbreviated)
+        if cached is not None:
+            return cached
+        if locked:
+            registry = context.config.registry_for(name)
+            return Answer(200, from_lockfile(name, locked, registry), source="lockfile")
+        where = "offline, and it is" if context.upstream is None else "the upstream failed and it is"
+        return not_found(f"ipnpm: {name}: {where} not in ipnpm's cache")
+
+    def _host(self, name: str) -> str:
+        return urlsplit(self.context.config.registry_for(name)).netloc
+
+    def _from_upstream(self, name: str, accept: str, abbreviated: bool) -> Answer | None:
+        """The upstream's answer; ``None`` when it could not be reached (fall back to cache)."""
+        assert self.context.upstream is not None
+        url = self.context.config.registry_for(name) + escape_name(name)
+        try:
+            response = self.context.upstream.request("GET", url, headers={"Accept": accept})
+        except requests.RequestException:
+            return None
+        if response.status_code >= 500:
+            return None
+        content_type = response.headers.get("Content-Type", _JSON)
+        if response.status_code == 200:
+            path = self.context.store.packument_path(self._host(name), _cache_name(name, abbreviated))
+            self.context.store.write_atomic(path, response.content)
+        return Answer(response.status_code, response.content, content_type)
+
+    def _from_cache(self, name: str, abbreviated: bool) -> Answer | None:
+        # Either form will do offline: a full document is a superset of the abbreviated one.
+        for form in (abbreviated, not abbreviated):
+            path = self.context.store.packument_path(self._host(name), _cache_name(name, form))
+            try:
+                body = path.read_bytes()
+            except OSError:
+                continue
+            return Answer(200, body, ABBREVIATED if form else _JSON, source="cache")
+        return None

@@ -1,0 +1,43 @@
+"""Everything that is neither a packument GET nor a tarball (publish, whoami, audit, search…)
+goes to the right upstream with the user's credentials attached."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import requests
+
+from ipnpm.proxy.context import ProxyContext
+from ipnpm.proxy.packuments import Answer, not_found
+from ipnpm.proxy.paths import scope_of
+
+# Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the proxy owns.
+_DROP_REQUEST = frozenset(
+    {"host", "authorization", "connection", "keep-alive", "proxy-authorization", "te",
+     "trailer", "transfer-encoding", "upgrade", "content-length", "accept-encoding"}
+)  # fmt: skip
+
+
+# npm reads these: an OTP challenge on publish, registry notices it prints.
+_KEEP_RESPONSE = frozenset({"www-authenticate", "npm-notice", "location"})
+
+
+def forward(
+    context: ProxyContext, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+) -> Answer:
+    if context.upstream is None:
+        return not_found(f"ipnpm: offline: {method} {raw_path.split('?', 1)[0]} needs the registry")
+    scope = scope_of(raw_path)
+    registry = context.config.scopes.get(scope, context.config.registry) if scope else (
+        context.config.registry
+    )
+    url = registry + raw_path.lstrip("/")
+    sent = {key: value for key, value in headers.items() if key.lower() not in _DROP_REQUEST}
+    try:
+        response = context.upstream.request(method, url, headers=sent, body=body or None)
+    except requests.RequestException as exc:
+        return not_found(f"ipnpm: upstream unreachable: {type(exc).__name__}")
+    content_type = response.headers.get("Content-Type", "application/json")
+    kept = tuple((key, value) for key, value in response.headers.items()
+                 if key.lower() in _KEEP_RESPONSE)  # fmt: skip
+    return Answer(response.status_code, response.content, content_type, headers=kept)

@@ -1,0 +1,123 @@
+"""The proxy's HTTP server: loopback only, a free port, one secret per run, HTTP/1.1 keep-alive."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ipnpm.proxy.context import ProxyContext
+from ipnpm.proxy.packuments import Answer, Packuments, not_found
+from ipnpm.proxy.passthrough import forward
+from ipnpm.proxy.paths import packument_name, split_query, tarball_ref
+from ipnpm.proxy.tarballs import serve_tarball, want_for
+
+logger = logging.getLogger("ipnpm.proxy")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stuck client connection must not keep ipnpm alive
+    allow_reuse_address = False
+    context: ProxyContext
+    packuments: Packuments
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: npm opens up to 15 sockets and reuses them
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        logger.debug("proxy: " + format, *args)
+
+    def _authorized(self) -> bool:
+        # npm sends the per-run secret on every request (npm_config_//127.0.0.1:PORT/:_authToken)
+        expected = f"Bearer {self.server.context.secret}"
+        return hmac.compare_digest(self.headers.get("Authorization", ""), expected)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            return self.rfile.read(length)
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            self.rfile.readline()
+            return b"".join(chunks)
+        return b""
+
+    def _send(self, answer: Answer) -> None:
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for key, value in answer.headers:
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer.body)
+
+    def _dispatch(self) -> None:
+        body = self._read_body()
+        if not self._authorized():
+            self.server.context.log.event("refused", method=self.command, status=401)
+            self._send(Answer(401, b'{"error":"ipnpm: this proxy belongs to another run"}'))
+            return
+        path, _query = split_query(self.path)
+        if self.command in ("GET", "HEAD"):
+            ref = tarball_ref(path)
+            if ref is not None:
+                self._tarball(*ref, path)
+                return
+            name = packument_name(path)
+            if name is not None and not _query:
+                answer = self.server.packuments.answer(name, self.headers.get("Accept", ""))
+                self.server.context.log.event(
+                    "packument", name=name, source=answer.source, status=answer.status
+                )
+                self._send(answer)
+                return
+        answer = forward(self.server.context, self.command, self.path, dict(self.headers), body)
+        self.server.context.log.event("forward", method=self.command, status=answer.status)
+        self._send(answer)
+
+    def _tarball(self, name: str, version: str, path: str) -> None:
+        context = self.server.context
+        want = want_for(context, name, version, path, self.headers.get("pacote-integrity"))
+        answer = serve_tarball(context, want)
+        if answer.path is None:
+            self._send(not_found(answer.error))
+            return
+        # Verified and stored before the first byte goes out; no Content-Encoding, ever
+        # (npm would gunzip the tarball and then fail its integrity check).
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(answer.size))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        with answer.path.open("rb") as handle:
+            shutil.copyfileobj(handle, self.wfile, 1 << 16)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = _dispatch
+
+
+@contextlib.contextmanager
+def registry_proxy(context: ProxyContext, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``context`` on ``host:port`` (a free port by default); yields the base URL."""
+    server = _Server((host, port), _Handler)
+    server.context = context
+    server.packuments = Packuments(context)
+    thread = threading.Thread(target=server.serve_forever, name="ipnpm-proxy", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -1,0 +1,89 @@
+"""Resolve ipnpm's configuration in one place: CLI > IPNPM_* environment > defaults.
+
+Each value remembers where it came from so that diagnostics can say why it has the value it has.
+The environment is read when ``resolve`` is called, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipnpm.errors import UsageError
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an ipnpm run needs to know about its own options (npm's are npm's)."""
+
+    store: Path
+    offline: bool = False
+    npm: str | None = None
+    debug: bool = False
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+
+def default_store(env: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/ipnpm``, else ``~/.cache/ipnpm``, as other XDG-aware tools do."""
+    cache_home = env.get("XDG_CACHE_HOME")
+    base = Path(cache_home) if cache_home else Path(env.get("HOME", "~")).expanduser() / ".cache"
+    return base / "ipnpm"
+
+
+def parse_bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise UsageError(
+        f"{name}={text!r} is not a yes/no value",
+        hint=f"set {name} to one of 1, true, yes, on, 0, false, no, off",
+    )
+
+
+def resolve(
+    *,
+    store: str | None = None,
+    offline: bool | None = None,
+    npm: str | None = None,
+    debug: bool | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Combine command-line values (``None`` = not given) with the environment and defaults."""
+    environ = os.environ if env is None else env
+    origins: dict[str, str] = {}
+
+    def pick_text(key: str, cli_value: str | None, env_name: str) -> str | None:
+        if cli_value is not None:
+            origins[key] = "command line"
+            return cli_value
+        if environ.get(env_name):
+            origins[key] = f"environment ({env_name})"
+            return environ[env_name]
+        origins[key] = "default"
+        return None
+
+    def pick_flag(key: str, cli_value: bool | None, env_name: str) -> bool:
+        if cli_value is not None:
+            origins[key] = "command line"
+            return cli_value
+        if env_name in environ:
+            origins[key] = f"environment ({env_name})"
+            return parse_bool(env_name, environ[env_name])
+        origins[key] = "default"
+        return False
+
+    store_text = pick_text("store", store, "IPNPM_STORE")
+    return Settings(
+        store=Path(store_text).expanduser() if store_text else default_store(environ),
+        offline=pick_flag("offline", offline, "IPNPM_OFFLINE"),
+        npm=pick_text("npm", npm, "IPNPM_NPM"),
+        debug=pick_flag("debug", debug, "IPNPM_DEBUG"),
+        origins=origins,
+    )

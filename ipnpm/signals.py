@@ -1,0 +1,63 @@
+"""The signal policy while npm runs as ipnpm's child.
+
+Ctrl-C reaches npm directly (the terminal signals the whole foreground process group), so the
+parent only notes it and gives npm time to stop; if npm does not, it is escalated to SIGTERM
+then SIGKILL so that nothing is left behind. SIGTERM and SIGHUP sent to ipnpm are forwarded.
+Death by signal N is reported as 128+N, the shell's convention.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+from collections.abc import Mapping, Sequence
+from types import FrameType
+
+GRACE = 5.0  # seconds npm gets to stop by itself after Ctrl-C, and again after SIGTERM
+
+
+def _escalate(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        try:
+            process.wait(timeout=GRACE)
+            return
+        except subprocess.TimeoutExpired:
+            process.send_signal(sig)
+
+
+def exit_code(returncode: int, interrupted: bool) -> int:
+    if returncode < 0:
+        return 128 + -returncode
+    if interrupted and returncode != 0:
+        return 128 + signal.SIGINT
+    return returncode
+
+
+def run_child(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> int:
+    """Run ``argv`` with inherited stdio and the policy above; return the exit code to use."""
+    process = subprocess.Popen(list(argv), env=dict(env), cwd=cwd)
+    interrupted = threading.Event()
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        if not interrupted.is_set():
+            interrupted.set()
+            threading.Thread(target=_escalate, args=(process,), daemon=True).start()
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        process.send_signal(signum)
+
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, on_interrupt),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, forward),
+    }
+    try:
+        returncode = process.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return exit_code(returncode, interrupted.is_set())

@@ -1,0 +1,40 @@
+"""Where tarball bytes come from. Every source implements the small ``Source`` protocol; the
+fetcher (``ipnpm.fetch``) tries them in order and verifies whatever they return."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Want:
+    """One tarball to obtain, with everything known about it."""
+
+    name: str
+    version: str
+    integrity: str | None  # npm's SRI string, verified before anyone sees a byte
+    url: str | None = None  # the upstream tarball URL, for sources that speak HTTP to registries
+    cid: str | None = None  # the unixfs-v1-2025 CID, when known
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+class SourceError(Exception):
+    """A source failed in a way worth reporting (unreachable, bad answer), not a plain miss."""
+
+
+class Source(Protocol):
+    """A place that may hold a tarball.
+
+    ``open`` returns an iterator of byte chunks, or ``None`` when the source does not have the
+    content. It raises ``SourceError`` when the source itself fails. Sources need not verify:
+    the caller hashes every chunk and discards content that does not match.
+    """
+
+    name: str
+
+    def open(self, want: Want) -> Iterator[bytes] | None: ...

@@ -1,0 +1,43 @@
+"""The upstream registry as a source of tarballs: the last resort, never used offline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import requests
+
+from ipnpm.sources import SourceError, Want
+from ipnpm.upstream import Upstream
+
+_CHUNK = 1 << 16
+
+
+class UpstreamSource:
+    name = "upstream"
+
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
+
+    def open(self, want: Want) -> Iterator[bytes] | None:
+        if not want.url:
+            return None
+        try:
+            response = self._upstream.request("GET", want.url, stream=True)
+        except requests.RequestException as exc:
+            raise SourceError(f"upstream unreachable: {type(exc).__name__}") from exc
+        if response.status_code in (404, 410):
+            response.close()
+            return None
+        if response.status_code != 200:
+            response.close()
+            raise SourceError(f"upstream answered HTTP {response.status_code}")
+        return _chunks(response)
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    # npm decodes Content-Encoding itself, so decoding here (iter_content) sees what npm sees.
+    with response:
+        try:
+            yield from response.iter_content(_CHUNK)
+        except requests.RequestException as exc:
+            raise SourceError(f"upstream transfer failed: {type(exc).__name__}") from exc

@@ -1,0 +1,222 @@
+"""The local content-addressed store: the embedded default source, no IPFS daemon needed.
+
+Layout (every write is ``tmp/*.partial`` + ``os.replace``, so readers never see half a file and
+concurrent ipnpm runs can share one store)::
+
+    objects/<xy>/<cid>                  tarball bytes, addressed by their unixfs-v1-2025 CID
+    integrity/<algo>/<hex[:2]>/<hex>    npm integrity -> CID
+    specs/<name>/<version>              name@version -> sha512 integrity (lockfiles without it)
+    packuments/<host>/<name>.json       the last packument seen, for --offline
+    quarantine/                         objects that failed verification
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from ipnpm.errors import IntegrityError, StoreError
+from ipnpm.integrity import Integrity, IntegrityHasher
+from ipnpm.ipfs.unixfs import FileCidHasher
+
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    cid: str
+    sha512: str
+    size: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    cid: str
+    reason: str
+
+
+def _shard(cid: str) -> str:
+    # Kubo's flatfs shards by the next-to-last two characters: evenly spread for base32 CIDs.
+    return cid[-3:-1]
+
+
+class Store:
+    """A directory of verified tarballs and the indexes that find them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def open(self) -> Store:
+        """Create the layout, failing early with a clear error when the directory is unusable."""
+        try:
+            for name in ("objects", "integrity", "specs", "packuments", "quarantine", "tmp"):
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+            probe = self.root / "tmp" / f"probe-{secrets.token_hex(4)}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(
+                f"store {self.root} is not usable: {exc.strerror or exc}",
+                hint="pass --store DIR (or set IPNPM_STORE) to a writable directory",
+            ) from exc
+        return self
+
+    # -- paths ----------------------------------------------------------------------------
+
+    def object_path(self, cid: str) -> Path:
+        return self.root / "objects" / _shard(cid) / cid
+
+    def _integrity_path(self, algorithm: str, digest: bytes) -> Path:
+        hexed = digest.hex()
+        return self.root / "integrity" / algorithm / hexed[:2] / hexed
+
+    def _spec_path(self, name: str, version: str) -> Path:
+        return self.root / "specs" / quote(name, safe="@") / quote(version, safe="")
+
+    def packument_path(self, host: str, name: str) -> Path:
+        return self.root / "packuments" / quote(host, safe="") / f"{quote(name, safe='@')}.json"
+
+    # -- atomic writes --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _partial(self) -> Iterator[Path]:
+        path = self.root / "tmp" / f"{secrets.token_hex(8)}.partial"
+        try:
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    def write_atomic(self, target: Path, data: bytes) -> None:
+        with self._partial() as partial:
+            partial.write_bytes(data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, target)
+
+    # -- look-ups ---------------------------------------------------------------------------
+
+    def cid_for(self, integrity: str | None) -> str | None:
+        """The CID stored for any hash in ``integrity`` whose object is present."""
+        parsed = Integrity.parse(integrity or "")
+        for algorithm, digest in parsed.digests if parsed else ():
+            path = self._integrity_path(algorithm, digest)
+            with contextlib.suppress(OSError):
+                cid = path.read_text().strip()
+                if self.object_path(cid).is_file():
+                    return cid
+        return None
+
+    def integrity_for_spec(self, name: str, version: str) -> str | None:
+        with contextlib.suppress(OSError):
+            return self._spec_path(name, version).read_text().strip() or None
+        return None
+
+    def has(self, integrity: str | None, name: str, version: str) -> bool:
+        return self.cid_for(integrity or self.integrity_for_spec(name, version)) is not None
+
+    # -- ingest -----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        expected: str | None,
+        source: str,
+        spec: tuple[str, str] | None = None,
+    ) -> StoredObject:
+        """Stream ``chunks`` to disk, verify them against ``expected``, then publish atomically.
+
+        Nothing becomes visible in the store unless every byte matched.
+        """
+        wanted = Integrity.parse(expected or "")
+        hasher = IntegrityHasher(wanted)
+        cid_hasher = FileCidHasher()
+        size = 0
+        with self._partial() as partial:
+            with partial.open("wb") as out:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    cid_hasher.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            if not hasher.matches():
+                raise IntegrityError(
+                    f"content from {source} does not match its integrity: "
+                    f"expected {wanted}, got {hasher.got()}"
+                )
+            cid = str(cid_hasher.cid())
+            target = self.object_path(cid)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, target)
+        self._index(cid, hasher.sha512(), wanted)
+        if spec:
+            self.write_atomic(self._spec_path(*spec), hasher.sha512().encode())
+        return StoredObject(cid, hasher.sha512(), size, target)
+
+    def _index(self, cid: str, sha512: str, wanted: Integrity | None) -> None:
+        entries = list(wanted.digests) if wanted else []
+        entries.append(("sha512", base64.b64decode(sha512.split("-", 1)[1])))
+        for algorithm, digest in entries:
+            path = self._integrity_path(algorithm, digest)
+            if not path.is_file():
+                self.write_atomic(path, cid.encode())
+
+    # -- reading with verification ----------------------------------------------------------
+
+    def _hash_file(self, path: Path, expected: Integrity | None) -> tuple[str, IntegrityHasher]:
+        hasher = IntegrityHasher(expected)
+        cid_hasher = FileCidHasher()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                hasher.update(chunk)
+                cid_hasher.update(chunk)
+        return str(cid_hasher.cid()), hasher
+
+    def verified_path(self, cid: str, integrity: str | None = None) -> Path | None:
+        """The object's path after re-hashing it; a corrupt object is quarantined instead."""
+        path = self.object_path(cid)
+        try:
+            got, hasher = self._hash_file(path, Integrity.parse(integrity or ""))
+        except FileNotFoundError:
+            return None
+        if got != cid or not hasher.matches():
+            self.quarantine(cid)
+            return None
+        return path
+
+    def quarantine(self, cid: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            target = self.root / "quarantine" / f"{cid}.{int(time.time())}.{os.getpid()}"
+            os.replace(self.object_path(cid), target)
+
+    def verify_all(self) -> tuple[int, list[Problem]]:
+        """Re-hash every object; quarantine and report the bad ones. Returns (checked, problems)."""
+        problems: list[Problem] = []
+        checked = 0
+        for path in sorted((self.root / "objects").glob("*/*")):
+            checked += 1
+            try:
+                got, _ = self._hash_file(path, None)
+            except OSError as exc:
+                problems.append(Problem(path.name, f"unreadable: {exc.strerror}"))
+                continue
+            if got != path.name:
+                problems.append(Problem(path.name, f"content hashes to {got}"))
+                self.quarantine(path.name)
+        return checked, problems
+
+    def clear_tmp(self, older_than: float = 3600.0) -> None:
+        """Remove partial files a killed run left behind (never ones a live run may write)."""
+        cutoff = time.time() - older_than
+        for path in (self.root / "tmp").glob("*.partial"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+
