@@ -2,7 +2,9 @@
 
 Commands that never touch a registry are executed directly, with no proxy and no heavy imports:
 a predecessor started IPFS even for ``npm ls``. Unknown commands pass through as well, because
-npm itself rejects or resolves them and a proxy cannot help there.
+npm itself rejects or resolves them and a proxy cannot help there. ``login``/``logout`` pass
+through on purpose: npm saves the token it gets under the registry's URL, and through the proxy
+that would be the proxy's throw-away port.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ _REGISTRY_COMMANDS = frozenset(
         "outdated", "audit", "doctor", "ping", "search", "find", "s", "se",
         "publish", "unpublish", "deprecate", "undeprecate", "dist-tag", "dist-tags",
         "owner", "author", "access", "team", "org", "token", "hook", "profile",
-        "whoami", "login", "adduser", "add-user", "logout",
+        "whoami",
         "star", "unstar", "stars", "pack", "diff", "repo", "docs", "home", "bugs", "issues",
         "cache",
     }
