@@ -73,6 +73,15 @@ def _apply_overrides(config: NpmConfig, overrides: Mapping[str, str]) -> NpmConf
     return replace(config, registry=registry, scopes=scopes)
 
 
+def _lockfile_first(command: str | None, lockfile: Lockfile | None) -> bool:
+    """Whether packuments may come from the lockfile without asking the upstream.
+
+    Only for commands that install exactly the lockfile, and only from v2/v3 lockfiles: a v1
+    entry lacks fields of the real packument (``bin``, ``engines``) that npm records.
+    """
+    return command in _LOCKFILE_COMMANDS and lockfile is not None and lockfile.version >= 2
+
+
 def _load_lockfile(project: Path) -> Lockfile | None:
     path = find_lockfile(project)
     if path is None:
@@ -122,7 +131,7 @@ def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int
             log=log,
             upstream=upstream,
             lockfile=lockfile,
-            lockfile_first=npm_command(args) in _LOCKFILE_COMMANDS,
+            lockfile_first=_lockfile_first(npm_command(args), lockfile),
         )
         with registry_proxy(context) as proxy_url:
             hosts = registry_hosts(config, lockfile.resolved_hosts() if lockfile else ())

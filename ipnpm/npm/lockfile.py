@@ -155,7 +155,12 @@ def _from_dependencies(dependencies: Mapping[str, Any]) -> Iterator[LockedTarbal
         if version.startswith("npm:"):
             real_name, _, version = version[4:].rpartition("@")
         if _is_registry_entry({**entry, "version": version}):
-            yield _tarball(real_name, version, entry)
+            # v1 keeps a package's dependency ranges in `requires`; its `dependencies` holds
+            # nested lockfile entries instead.
+            manifest = {key: v for key, v in entry.items() if key != "dependencies"}
+            if "requires" in entry:
+                manifest["dependencies"] = entry["requires"]
+            yield _tarball(real_name, version, manifest)
         yield from _from_dependencies(entry.get("dependencies") or {})
 
 
