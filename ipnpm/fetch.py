@@ -60,7 +60,7 @@ class Fetcher:
             with self._lock:
                 self._inflight.pop(key, None)
 
-    def _from_store(self, want: Want) -> Fetched | None:
+    def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
         integrity = want.integrity or self.store.integrity_for_spec(want.name, want.version)
         cid = want.cid or self.store.cid_for(integrity)
         if cid is None:
@@ -68,13 +68,14 @@ class Fetcher:
         path = self.store.verified_path(cid, integrity)
         if path is None:
             self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
+            failures.append(f"store: the stored copy {cid} was corrupt and is quarantined")
             return None
         stored = StoredObject(cid, integrity or "", path.stat().st_size, path)
         return Fetched(stored, "store")
 
     def _fetch(self, want: Want) -> Fetched:
-        found = self._from_store(want)
         failures: list[str] = []
+        found = self._from_store(want, failures)
         for source in [] if found else self.sources:
             try:
                 chunks = source.open(want)
@@ -93,7 +94,8 @@ class Fetcher:
             break
         if found is None:
             self.log.event("missing", spec=want.spec, integrity=want.integrity, failures=failures)
-            reasons = "; ".join(failures) or "not in the store and no other source is enabled"
+            failures = failures or ["store: not there, and no other source is enabled (offline)"]
+            reasons = "; ".join(failures)
             raise MissingContentError(f"{want.spec} is not available ({reasons})")
         self.log.event(
             "tarball", spec=want.spec, integrity=want.integrity, cid=found.stored.cid,

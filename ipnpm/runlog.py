@@ -44,7 +44,7 @@ class RunLog:
             elif kind == "packument":
                 self.packuments[str(fields["source"])] += 1
             elif kind == "missing":
-                self.missing.append(str(fields["spec"]))
+                self.missing.append(f"{fields['spec']}: {'; '.join(fields.get('failures', []))}")
             self._file.write(json.dumps(record, sort_keys=True) + "\n")
             self._file.flush()
 
@@ -59,6 +59,14 @@ class RunLog:
             parts.append(f"{len(self.missing)} missing")
         parts.append(f"{time.monotonic() - self.started:.1f} s")
         return "ipnpm: " + " · ".join(parts)
+
+    def missing_report(self) -> list[str]:
+        """One line per package the proxy had to answer 404 for, with every source's reason."""
+        if not self.missing:
+            return []
+        lines = [f"ipnpm: {len(self.missing)} package(s) could not be served:"]
+        lines += [f"  {entry}" for entry in sorted(set(self.missing))]
+        return lines
 
     def __enter__(self) -> RunLog:
         return self

@@ -144,5 +144,7 @@ def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int
             logger.debug("running: %s", redacted(argv))
             code = run_child(argv, child_env(env, proxy_url, context.secret), cwd=str(cwd))
         print(log.summary(), file=sys.stderr)
+        for line in log.missing_report():
+            print(line, file=sys.stderr)
         logger.debug("run log: %s", log.path)
     return code

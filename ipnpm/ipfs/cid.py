@@ -88,6 +88,10 @@ class Cid:
         _, start, end = _split_multihash(self.multihash)
         return self.multihash[start:end]
 
+    def to_v1(self) -> Cid:
+        """The same content as a CIDv1 (gateways and Kubo print v1; v0 is base58 only)."""
+        return Cid(1, self.codec, self.multihash)
+
     def encode(self, base: Literal["b", "z", "k"] = "b") -> str:
         """Multibase text: base32 (default, as Kubo prints CIDv1), base58btc or base36."""
         if self.version == 0:
