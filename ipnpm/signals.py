@@ -27,10 +27,12 @@ def _escalate(process: subprocess.Popen[bytes]) -> None:
 
 
 def exit_code(returncode: int, interrupted: bool) -> int:
-    if returncode < 0:
-        return 128 + -returncode
+    # After Ctrl-C, whatever way npm went down (its own exit code, or our escalation), the
+    # user interrupted it: report 130 like a shell does.
     if interrupted and returncode != 0:
         return 128 + signal.SIGINT
+    if returncode < 0:
+        return 128 + -returncode
     return returncode
 
 

@@ -21,54 +21,21 @@ _MAX_HEADER = 64 * 1024
 # an attack, so refuse it before allocating.
 _MAX_SECTION = 2 * 1024 * 1024 + 1024
 _V2_HEADER_LEN = 40
-_V2_PRAGMA_LEN = 11
-
-
-def _read_exact(stream: BinaryIO, size: int, what: str) -> bytes:
-    data = stream.read(size)
-    if len(data) != size:
-        raise IpfsFormatError(f"CAR truncated in {what} (wanted {size} bytes, got {len(data)})")
-    return data
-
-
-def _read_varint(stream: BinaryIO) -> int | None:
-    """Read a varint; None on a clean end of stream before its first byte."""
-    value = shift = 0
-    while True:
-        byte = stream.read(1)
-        if not byte:
-            if shift:
-                raise IpfsFormatError("CAR truncated inside a varint")
-            return None
-        value |= (byte[0] & 0x7F) << shift
-        if byte[0] < 0x80:
-            return value
-        shift += 7
-        if shift > 63:
-            raise IpfsFormatError("CAR varint too long")
-
-
-def _read_header(stream: BinaryIO) -> dict[str, dagcbor.CborValue]:
-    size = _read_varint(stream)
-    if size is None or not 0 < size <= _MAX_HEADER:
-        raise IpfsFormatError(f"CAR header length {size} is out of range")
-    header = dagcbor.decode(_read_exact(stream, size, "the header"))
-    if not isinstance(header, dict):
-        raise IpfsFormatError("CAR header is not a map")
-    return header
 
 
 class CarReader:
     """Iterate (cid, block) pairs of a CAR stream, each block checked against its CID.
 
-    `roots` is read on construction. A block whose hash differs from its CID raises
-    IpfsFormatError as soon as it is read, so nothing unverified ever reaches the caller.
+    `stream` must return as many bytes as asked unless at its end (a buffered file, BytesIO,
+    urllib3's response). `roots` is read on construction. A block whose hash differs from its
+    CID raises IpfsFormatError as soon as it is read: nothing unverified reaches the caller.
     """
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        self._remaining: int | None = None  # payload bytes left, for a CARv2's inner CARv1
-        header = _read_header(stream)
+        self._offset = 0  # bytes consumed so far
+        self._end: int | None = None  # where a CARv2's inner CARv1 payload ends
+        header = self._read_header()
         if header.get("version") == 2:
             header = self._enter_v2()
         if header.get("version") != 1:
@@ -78,30 +45,58 @@ class CarReader:
             raise IpfsFormatError("CAR header roots is not a list of CIDs")
         self.roots: list[Cid] = [root for root in roots if isinstance(root, Cid)]
 
-    def _enter_v2(self) -> dict[str, dagcbor.CborValue]:
-        fixed = _read_exact(self._stream, _V2_HEADER_LEN, "the CARv2 header")
-        data_offset = int.from_bytes(fixed[16:24], "little")
-        data_size = int.from_bytes(fixed[24:32], "little")
-        skip = data_offset - _V2_PRAGMA_LEN - _V2_HEADER_LEN
-        if skip < 0:
-            raise IpfsFormatError(f"CARv2 data offset {data_offset} overlaps its header")
-        _read_exact(self._stream, skip, "the CARv2 padding")
-        before = self._stream.tell() if self._stream.seekable() else None
-        header = _read_header(self._stream)
-        used = self._stream.tell() - before if before is not None else 0
-        self._remaining = data_size - used if before is not None else None
+    def _read(self, size: int, what: str) -> bytes:
+        data = self._stream.read(size)
+        if len(data) != size:
+            raise IpfsFormatError(f"CAR truncated in {what} (wanted {size} bytes, got {len(data)})")
+        self._offset += size
+        return data
+
+    def _read_varint(self) -> int | None:
+        """Read a varint; None on a clean end of stream before its first byte."""
+        value = shift = 0
+        while True:
+            byte = self._stream.read(1)
+            if not byte:
+                if shift:
+                    raise IpfsFormatError("CAR truncated inside a varint")
+                return None
+            self._offset += 1
+            value |= (byte[0] & 0x7F) << shift
+            if byte[0] < 0x80:
+                return value
+            shift += 7
+            if shift > 63:
+                raise IpfsFormatError("CAR varint too long")
+
+    def _read_header(self) -> dict[str, dagcbor.CborValue]:
+        size = self._read_varint()
+        if size is None or not 0 < size <= _MAX_HEADER:
+            raise IpfsFormatError(f"CAR header length {size} is out of range")
+        header = dagcbor.decode(self._read(size, "the header"))
+        if not isinstance(header, dict):
+            raise IpfsFormatError("CAR header is not a map")
         return header
 
+    def _enter_v2(self) -> dict[str, dagcbor.CborValue]:
+        # What we just read as a header was the pragma; then comes the fixed v2 header.
+        fixed = self._read(_V2_HEADER_LEN, "the CARv2 header")
+        data_offset = int.from_bytes(fixed[16:24], "little")
+        data_size = int.from_bytes(fixed[24:32], "little")
+        if data_offset < self._offset:
+            raise IpfsFormatError(f"CARv2 data offset {data_offset} overlaps its header")
+        self._read(data_offset - self._offset, "the CARv2 padding")
+        self._end = data_offset + data_size  # the index after the payload is not ours to read
+        return self._read_header()
+
     def __iter__(self) -> Iterator[tuple[Cid, bytes]]:
-        while self._remaining is None or self._remaining > 0:
-            size = _read_varint(self._stream)
+        while self._end is None or self._offset < self._end:
+            size = self._read_varint()
             if size is None:
                 return
             if not 0 < size <= _MAX_SECTION:
                 raise IpfsFormatError(f"CAR section length {size} is out of range")
-            section = _read_exact(self._stream, size, "a section")
-            if self._remaining is not None:
-                self._remaining -= len(encode_varint(size)) + size
+            section = self._read(size, "a section")
             cid, used = Cid.from_bytes(section)
             block = section[used:]
             if not cid.verify(block):

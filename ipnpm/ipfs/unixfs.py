@@ -101,17 +101,26 @@ def file_cid(data: bytes | bytearray | memoryview) -> Cid:
 
 
 def _chunks(data: bytes | Iterable[bytes], chunk_size: int) -> Iterator[bytes]:
-    if isinstance(data, bytes | bytearray | memoryview):
-        data = [bytes(data)]
+    # Slice through memoryviews and keep at most one partial chunk: no quadratic copying.
+    pieces = (data,) if isinstance(data, bytes | bytearray | memoryview) else data
     pending = bytearray()
     emitted = False
-    for piece in data:
-        pending += piece
-        while len(pending) >= chunk_size:
-            yield bytes(pending[:chunk_size])
-            del pending[:chunk_size]
+    for piece in pieces:
+        view = memoryview(piece).cast("B")
+        if pending:
+            take = chunk_size - len(pending)
+            pending += view[:take]
+            view = view[take:]
+            if len(pending) == chunk_size:
+                yield bytes(pending)
+                pending.clear()
+                emitted = True
+        while len(view) >= chunk_size:
+            yield bytes(view[:chunk_size])
+            view = view[chunk_size:]
             emitted = True
-    if pending or not emitted:
+        pending += view
+    if pending or not emitted:  # the last partial chunk, or the empty file's one empty leaf
         yield bytes(pending)
 
 
