@@ -40,7 +40,7 @@ def guarded(action: Callable[[], int], *, debug: bool) -> int:
     except KeyboardInterrupt:
         print("ipnpm: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
-    except Exception as exc:  # noqa: BLE001 - this is the boundary that catches everything
+    except Exception as exc:
         if debug:
             traceback.print_exc()
         saved = _write_traceback()

@@ -15,7 +15,7 @@ from ipnpm.settings import Settings
 def exec_npm(npm: str, args: Sequence[str]) -> None:
     """Replace this process with npm: signals, TTY and exit code are npm's own."""
     try:
-        os.execv(npm, [npm, *args])
+        os.execv(npm, [npm, *args])  # noqa: S606 - exec'ing the user's npm is the point
     except OSError as exc:
         raise NpmNotFoundError(f"cannot run {npm}: {exc.strerror}") from exc
 

@@ -16,7 +16,7 @@ import requests
 from ipnpm.errors import IntegrityError, MissingContentError
 from ipnpm.runlog import RunLog
 from ipnpm.sources import Source, SourceError, Want
-from ipnpm.store import StoredObject, Store
+from ipnpm.store import Store, StoredObject
 
 WAIT_FOR_INFLIGHT = 120.0  # seconds a waiter trusts another thread's download
 

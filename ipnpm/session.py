@@ -99,7 +99,8 @@ def check_offline(store: Store, lockfile: Lockfile) -> None:
     missing = [
         tarball.spec
         for tarball in lockfile.tarballs
-        if tarball.matches_platform() and not store.has(tarball.integrity, *tarball.spec.rsplit("@", 1))
+        if tarball.matches_platform()
+        and not store.has(tarball.integrity, *tarball.spec.rsplit("@", 1))
     ]
     if missing:
         shown = "\n  ".join(sorted(missing))

@@ -41,12 +41,12 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = Non
     process = subprocess.Popen(list(argv), env=dict(env), cwd=cwd)
     interrupted = threading.Event()
 
-    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+    def on_interrupt(_signum: int, _frame: FrameType | None) -> None:
         if not interrupted.is_set():
             interrupted.set()
             threading.Thread(target=_escalate, args=(process,), daemon=True).start()
 
-    def forward(signum: int, frame: FrameType | None) -> None:
+    def forward(signum: int, _frame: FrameType | None) -> None:
         process.send_signal(signum)
 
     previous = {

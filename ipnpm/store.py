@@ -219,4 +219,3 @@ class Store:
             with contextlib.suppress(OSError):
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
-

@@ -61,7 +61,7 @@ def test_ctrl_c_during_install_stops_everything_and_exits_130(
                             {"postinstall": hold})  # fmt: skip
     marker = f"IPNPM_TEST_MARKER={uuid.uuid4().hex}"
     env = npm_env.env()
-    env[marker.split("=")[0]] = marker.split("=")[1]
+    env[marker.split("=", maxsplit=1)[0]] = marker.split("=")[1]
     child = pexpect.spawn(
         sys.executable, ["-m", "ipnpm", "install"], cwd=str(project), env=env,
         encoding="utf-8", timeout=120,

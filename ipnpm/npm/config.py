@@ -84,7 +84,9 @@ def read_npm_config(npm: str, cwd: Path, env: Mapping[str, str]) -> NpmConfig:
     return config_from_values(values, cwd, env)
 
 
-def config_from_values(values: Mapping[str, object], cwd: Path, env: Mapping[str, str]) -> NpmConfig:
+def config_from_values(
+    values: Mapping[str, object], cwd: Path, env: Mapping[str, str]
+) -> NpmConfig:
     npmrc_files: Sequence[Path] = [
         Path(str(values.get("globalconfig") or "/nonexistent")),
         Path(str(values.get("userconfig") or "/nonexistent")),

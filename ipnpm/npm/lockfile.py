@@ -110,8 +110,10 @@ def _is_foreign(entry: Mapping[str, Any]) -> bool:
     location = entry.get("resolved") or entry.get("version")
     if not isinstance(location, str) or entry.get("link"):
         return False
-    return ":" in location and not location.startswith(("file:", "npm:")) and (
-        not is_registry_tarball_url(location)
+    return (
+        ":" in location
+        and not location.startswith(("file:", "npm:"))
+        and (not is_registry_tarball_url(location))
     )
 
 
@@ -177,7 +179,9 @@ def read_lockfile(path: Path) -> Lockfile:
     version = int(data.get("lockfileVersion") or 1)
     if isinstance(data.get("packages"), dict):
         found = list(_from_packages(data["packages"]))
-        entries = [e for e in data["packages"].values() if isinstance(e, dict)]
+        entries: list[Mapping[str, Any]] = [
+            e for e in data["packages"].values() if isinstance(e, dict)
+        ]
     else:
         found = list(_from_dependencies(data.get("dependencies") or {}))
         entries = list(_walk_v1(data.get("dependencies") or {}))

@@ -45,8 +45,9 @@ def from_lockfile(name: str, locked: Iterable[LockedTarball], registry: str) -> 
     """An abbreviated packument holding exactly the locked versions (npm 11 accepts it)."""
     versions: dict[str, Any] = {}
     for tarball in locked:
-        dist: dict[str, str] = {"tarball": tarball.resolved or _default_tarball(registry, name,
-                                                                                tarball.version)}
+        dist: dict[str, str] = {
+            "tarball": tarball.resolved or _default_tarball(registry, name, tarball.version)
+        }
         if tarball.integrity:
             dist["integrity"] = tarball.integrity
         versions[tarball.version] = {
@@ -86,7 +87,9 @@ class Packuments:
         if locked:
             registry = context.config.registry_for(name)
             return Answer(200, from_lockfile(name, locked, registry), source="lockfile")
-        where = "offline, and it is" if context.upstream is None else "the upstream failed and it is"
+        where = (
+            "offline, and it is" if context.upstream is None else "the upstream failed and it is"
+        )
         return not_found(f"ipnpm: {name}: {where} not in ipnpm's cache")
 
     def _host(self, name: str) -> str:
@@ -104,7 +107,9 @@ class Packuments:
             return None
         content_type = response.headers.get("Content-Type", _JSON)
         if response.status_code == 200:
-            path = self.context.store.packument_path(self._host(name), _cache_name(name, abbreviated))
+            path = self.context.store.packument_path(
+                self._host(name), _cache_name(name, abbreviated)
+            )
             self.context.store.write_atomic(path, response.content)
         return Answer(response.status_code, response.content, content_type)
 

@@ -28,8 +28,10 @@ def forward(
     if context.upstream is None:
         return not_found(f"ipnpm: offline: {method} {raw_path.split('?', 1)[0]} needs the registry")
     scope = scope_of(raw_path)
-    registry = context.config.scopes.get(scope, context.config.registry) if scope else (
-        context.config.registry
+    registry = (
+        context.config.scopes.get(scope, context.config.registry)
+        if scope
+        else (context.config.registry)
     )
     url = registry + raw_path.lstrip("/")
     sent = {key: value for key, value in headers.items() if key.lower() not in _DROP_REQUEST}

@@ -24,8 +24,10 @@ def tarball_ref(path: str) -> tuple[str, str] | None:
     segments = [segment for segment in head.split("/") if segment]
     if not segments:
         return None
-    name = "/".join(segments[-2:]) if len(segments) > 1 and segments[-2].startswith("@") else (
-        segments[-1]
+    name = (
+        "/".join(segments[-2:])
+        if len(segments) > 1 and segments[-2].startswith("@")
+        else (segments[-1])
     )
     basename = name.rsplit("/", 1)[-1]
     stem = filename[: -len(".tgz")]

@@ -9,7 +9,7 @@ from ipnpm.npm.npmrc import CredentialBook, expand_env, nerf_dart, parse_npmrc
 
 
 def test_parse_npmrc_skips_comments_and_unquotes() -> None:
-    text = "; comment\n# other\nregistry = http://r.invalid/\nkey=\"quoted\"\n[section]\n"
+    text = '; comment\n# other\nregistry = http://r.invalid/\nkey="quoted"\n[section]\n'
     assert parse_npmrc(text) == {"registry": "http://r.invalid/", "key": "quoted"}
 
 

@@ -15,8 +15,12 @@ def test_replace_registry_host_rules() -> None:
 def test_flags_follow_the_command_word_and_user_args_stay_intact() -> None:
     config = NpmConfig(registry="http://up.invalid/", scopes={"@acme": "http://p.invalid/"})
     argv = npm_argv(
-        "/usr/bin/npm", ["exec", "--", "tool", "--registry=x"], proxy_url="http://127.0.0.1:9/",
-        config=config, replace_host="up.invalid", no_proxy=["corp.invalid"],
+        "/usr/bin/npm",
+        ["exec", "--", "tool", "--registry=x"],
+        proxy_url="http://127.0.0.1:9/",
+        config=config,
+        replace_host="up.invalid",
+        no_proxy=["corp.invalid"],
     )
     assert argv[:2] == ["/usr/bin/npm", "exec"]
     assert argv[-3:] == ["--", "tool", "--registry=x"]

@@ -1,0 +1,1 @@
+"""Helpers for ipnpm's tests: real Verdaccio, isolated npm environments, fixture packages."""
