@@ -36,25 +36,48 @@ def _configure_logging(debug: bool) -> None:
 
 @click.command(
     context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]},
-    epilog="Environment: IPNPM_STORE, IPNPM_OFFLINE, IPNPM_NPM, IPNPM_DEBUG.",
+    epilog="Environment: IPNPM_STORE, IPNPM_OFFLINE, IPNPM_NPM, IPNPM_DEBUG, IPNPM_KUBO_API, "
+    "IPNPM_GATEWAYS (comma-separated), IPNPM_SEED.",
 )
 @click.option("--store", metavar="DIR", help="Content store (default ~/.cache/ipnpm).")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the upstream registry.")
 @click.option("--npm", "npm_path", metavar="PATH", help="The npm executable to run.")
 @click.option("--debug", is_flag=True, default=None, help="Verbose logs and full tracebacks.")
+@click.option(
+    "--kubo",
+    metavar="URL|auto|off",
+    help="Kubo RPC API (default auto: $IPFS_PATH/api, ~/.ipfs/api).",
+)
+@click.option(
+    "--gateway", "gateways", metavar="URL", multiple=True, help="Trustless gateway (repeatable)."
+)
+@click.option(
+    "--seed/--no-seed", default=None, help="Add upstream tarballs to Kubo, pinned (default on)."
+)
 @click.version_option(__version__, "--version", prog_name="ipnpm", message="%(prog)s %(version)s")
 @click.argument("npm_args", nargs=-1, type=click.UNPROCESSED, metavar="NPM_COMMAND [NPM ARGS]...")
-def cli(
+def cli(  # noqa: PLR0917 - click passes one argument per option
     store: str | None,
     offline: bool | None,
     npm_path: str | None,
     debug: bool | None,
+    kubo: str | None,
+    gateways: tuple[str, ...],
+    seed: bool | None,
     npm_args: tuple[str, ...],
 ) -> int:
     """Run npm with every package fetched by IPFS CID, verified, and kept for offline use."""
 
     def run() -> int:
-        settings = resolve(store=store, offline=offline, npm=npm_path, debug=debug)
+        settings = resolve(
+            store=store,
+            offline=offline,
+            npm=npm_path,
+            debug=debug,
+            kubo=kubo,
+            gateways=gateways,
+            seed=seed,
+        )
         _configure_logging(settings.debug)
         if npm_args and npm_args[0] == "ipfs":
             return _run_ipfs(settings, npm_args[1:])

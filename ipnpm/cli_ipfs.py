@@ -12,6 +12,15 @@ def ipfs() -> None:
     """ipnpm's own commands (everything else goes to npm)."""
 
 
+@ipfs.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+def cid(files: tuple[str, ...]) -> int:
+    """Print each file's CID under the unixfs-v1-2025 profile (like `ipfs add --only-hash`)."""
+    from ipnpm.maintenance import print_cids
+
+    return print_cids(files)
+
+
 @ipfs.group()
 def store() -> None:
     """Inspect and repair the local content store."""

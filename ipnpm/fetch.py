@@ -7,6 +7,7 @@ same content waits on the first (bounded wait, then it fetches on its own).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -28,10 +29,18 @@ class Fetched:
 
 
 class Fetcher:
-    def __init__(self, store: Store, sources: list[Source], log: RunLog) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sources: list[Source],
+        log: RunLog,
+        *,
+        on_new: Callable[[StoredObject, str], None] | None = None,
+    ) -> None:
         self.store = store
         self.sources = sources
         self.log = log
+        self.on_new = on_new  # told about content that came from outside IPFS (seeding)
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[Fetched]] = {}
 
@@ -62,7 +71,9 @@ class Fetcher:
 
     def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
         integrity = want.integrity or self.store.integrity_for_spec(want.name, want.version)
-        cid = want.cid or self.store.cid_for(integrity)
+        cid = self.store.cid_for(integrity)
+        if cid is None and want.cid and self.store.object_path(want.cid).is_file():
+            cid = want.cid
         if cid is None:
             return None
         path = self.store.verified_path(cid, integrity)
@@ -83,14 +94,18 @@ class Fetcher:
                     failures.append(f"{source.name}: not found")
                     continue
                 stored = self.store.ingest(
-                    chunks, expected=want.integrity, source=source.name,
+                    chunks,
+                    expected=want.integrity,
+                    source=source.name,
                     spec=(want.name, want.version),
-                )  # fmt: skip
+                )
             except (SourceError, IntegrityError, requests.RequestException) as exc:
                 self.log.event("source-failed", spec=want.spec, source=source.name, error=str(exc))
                 failures.append(f"{source.name}: {exc}")
                 continue
             found = Fetched(stored, source.name)
+            if self.on_new is not None and not source.by_cid:
+                self.on_new(stored, want.spec)
             break
         if found is None:
             self.log.event("missing", spec=want.spec, integrity=want.integrity, failures=failures)
@@ -98,7 +113,12 @@ class Fetcher:
             reasons = "; ".join(failures)
             raise MissingContentError(f"{want.spec} is not available ({reasons})")
         self.log.event(
-            "tarball", spec=want.spec, integrity=want.integrity, cid=found.stored.cid,
-            size=found.stored.size, source=found.source, verified=want.integrity is not None,
-        )  # fmt: skip
+            "tarball",
+            spec=want.spec,
+            integrity=want.integrity,
+            cid=found.stored.cid,
+            size=found.stored.size,
+            source=found.source,
+            verified=want.integrity is not None,
+        )
         return found

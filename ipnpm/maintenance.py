@@ -1,10 +1,15 @@
-"""Store maintenance commands."""
+"""ipnpm's own small commands: CIDs of files, store verification."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from typing import BinaryIO
+
 import click
 
-from ipnpm.errors import ExitCode, StoreError
+from ipnpm.errors import ExitCode, IpnpmError, StoreError
+from ipnpm.ipfs.unixfs import FileCidHasher
 from ipnpm.settings import Settings
 from ipnpm.store import Store
 
@@ -18,3 +23,25 @@ def verify_store(settings: Settings) -> int:
         click.echo(f"bad object {problem.cid}: {problem.reason} (quarantined)", err=True)
     click.echo(f"ipnpm: {checked} objects checked, {len(problems)} bad, store {settings.store}")
     return int(ExitCode.INTEGRITY) if problems else int(ExitCode.OK)
+
+
+def _file_cid(handle: BinaryIO) -> str:
+    hasher = FileCidHasher()
+    while chunk := handle.read(1 << 20):
+        hasher.update(chunk)
+    return str(hasher.cid())
+
+
+def print_cids(files: Sequence[str]) -> int:
+    """``<cid>  <file>`` per file, like sha256sum, so the output pipes into the same tools."""
+    for name in files:
+        try:
+            if name == "-":
+                cid = _file_cid(sys.stdin.buffer)
+            else:
+                with open(name, "rb") as handle:
+                    cid = _file_cid(handle)
+        except OSError as exc:
+            raise IpnpmError(f"cannot read {name}: {exc.strerror}") from exc
+        click.echo(f"{cid}  {name}")
+    return int(ExitCode.OK)

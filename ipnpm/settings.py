@@ -25,6 +25,9 @@ class Settings:
     offline: bool = False
     npm: str | None = None
     debug: bool = False
+    kubo: str = "auto"  # "auto" (find a running daemon), "off", or an RPC API URL
+    gateways: tuple[str, ...] = ()
+    seed: bool = True  # add tarballs fetched from the upstream to Kubo, pinned
     origins: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -53,6 +56,9 @@ def resolve(
     offline: bool | None = None,
     npm: str | None = None,
     debug: bool | None = None,
+    kubo: str | None = None,
+    gateways: tuple[str, ...] = (),
+    seed: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Combine command-line values (``None`` = not given) with the environment and defaults."""
@@ -69,7 +75,7 @@ def resolve(
         origins[key] = "default"
         return None
 
-    def pick_flag(key: str, cli_value: bool | None, env_name: str) -> bool:
+    def pick_flag(key: str, cli_value: bool | None, env_name: str, default: bool = False) -> bool:
         if cli_value is not None:
             origins[key] = "command line"
             return cli_value
@@ -77,7 +83,17 @@ def resolve(
             origins[key] = f"environment ({env_name})"
             return parse_bool(env_name, environ[env_name])
         origins[key] = "default"
-        return False
+        return default
+
+    def pick_list(key: str, cli_value: tuple[str, ...], env_name: str) -> tuple[str, ...]:
+        if cli_value:
+            origins[key] = "command line"
+            return cli_value
+        if environ.get(env_name):
+            origins[key] = f"environment ({env_name})"
+            return tuple(item.strip() for item in environ[env_name].split(",") if item.strip())
+        origins[key] = "default"
+        return ()
 
     store_text = pick_text("store", store, "IPNPM_STORE")
     return Settings(
@@ -85,5 +101,25 @@ def resolve(
         offline=pick_flag("offline", offline, "IPNPM_OFFLINE"),
         npm=pick_text("npm", npm, "IPNPM_NPM"),
         debug=pick_flag("debug", debug, "IPNPM_DEBUG"),
+        kubo=_kubo_setting(pick_text("kubo", kubo, "IPNPM_KUBO_API")),
+        gateways=tuple(
+            _http_url("--gateway", url) for url in pick_list("gateways", gateways, "IPNPM_GATEWAYS")
+        ),
+        seed=pick_flag("seed", seed, "IPNPM_SEED", default=True),
         origins=origins,
     )
+
+
+def _http_url(option: str, text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise UsageError(
+            f"{option} {text!r} is not an http(s) URL",
+            hint=f"give {option} as http://HOST:PORT (use 127.0.0.1, not localhost, for Kubo)",
+        )
+    return text.rstrip("/")
+
+
+def _kubo_setting(text: str | None) -> str:
+    if text is None or text in ("auto", "off"):
+        return text or "auto"
+    return _http_url("--kubo", text)

@@ -130,6 +130,7 @@ class Store:
         expected: str | None,
         source: str,
         spec: tuple[str, str] | None = None,
+        expected_cid: str | None = None,
     ) -> StoredObject:
         """Stream ``chunks`` to disk, verify them against ``expected``, then publish atomically.
 
@@ -152,6 +153,11 @@ class Store:
                     f"expected {wanted}, got {hasher.got()}"
                 )
             cid = str(cid_hasher.cid())
+            if expected_cid is not None and cid != expected_cid:
+                raise IntegrityError(
+                    f"content from {source} does not match its CID: "
+                    f"expected {expected_cid}, got {cid}"
+                )
             target = self.object_path(cid)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(partial, target)

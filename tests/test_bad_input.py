@@ -68,7 +68,8 @@ def test_version_and_launcher(npm_env: NpmEnv, tmp_path: Path) -> None:
         [sys.executable, "-m", "ipnpm", "--version"],
         [str(REPO / "bin" / "ipnpm"), "--version"],
     ):
-        result = subprocess.run(argv, capture_output=True, text=True, check=False,
-                                env=npm_env.env(), cwd=tmp_path)  # fmt: skip
+        result = subprocess.run(
+            argv, capture_output=True, text=True, check=False, env=npm_env.env(), cwd=tmp_path
+        )
         assert result.returncode == 0, describe(result)
         assert result.stdout.strip() == f"ipnpm {__version__}"

@@ -47,9 +47,10 @@ def _locked_project(npm_env: NpmEnv, directory: Path, lock_args: list[str]) -> P
     """A project whose lockfile plain npm wrote with ``lock_args``."""
     make_project(directory, DEPS)
     result = npm_env.run_npm(
-        ["install", "--package-lock-only", *lock_args], directory,
+        ["install", "--package-lock-only", *lock_args],
+        directory,
         env=_isolated_cache(npm_env, "cache-lock"),
-    )  # fmt: skip
+    )
     assert result.returncode == 0, describe(result)
     return directory
 

@@ -15,17 +15,27 @@ REPO = Path(__file__).resolve().parents[1]
 def test_pip_install_into_a_fresh_venv(tmp_path: Path) -> None:
     source = tmp_path / "src"
     # A copy without build leftovers, as a clean clone would be.
-    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "*.egg-info", "__pycache__", ".*_cache", "node_modules"))  # fmt: skip
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "*.egg-info", "__pycache__", ".*_cache", "node_modules"
+        ),
+    )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     install = subprocess.run(
         [str(venv / "bin" / "pip"), "install", "--quiet", str(source)],
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stderr
-    for argv in ([str(venv / "bin" / "ipnpm"), "--version"],
-                 [str(venv / "bin" / "python"), "-m", "ipnpm", "--version"]):  # fmt: skip
+    for argv in (
+        [str(venv / "bin" / "ipnpm"), "--version"],
+        [str(venv / "bin" / "python"), "-m", "ipnpm", "--version"],
+    ):
         result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == f"ipnpm {__version__}"

@@ -57,15 +57,20 @@ def test_ctrl_c_during_install_stops_everything_and_exits_130(
     # A root postinstall script keeps npm busy while the proxy is up.
     # ('HOLD' + 'ING' so that npm's echo of the command line does not match.)
     hold = "node -e \"console.log('HOLD' + 'ING'); setTimeout(() => {}, 60000)\""
-    project = _with_scripts(make_project(tmp_path / "p", {"ipnpm-fixture-a": "1.0.0"}),
-                            {"postinstall": hold})  # fmt: skip
+    project = _with_scripts(
+        make_project(tmp_path / "p", {"ipnpm-fixture-a": "1.0.0"}), {"postinstall": hold}
+    )
     marker = f"IPNPM_TEST_MARKER={uuid.uuid4().hex}"
     env = npm_env.env()
     env[marker.split("=", maxsplit=1)[0]] = marker.split("=")[1]
     child = pexpect.spawn(
-        sys.executable, ["-m", "ipnpm", "install"], cwd=str(project), env=env,
-        encoding="utf-8", timeout=120,
-    )  # fmt: skip
+        sys.executable,
+        ["-m", "ipnpm", "install"],
+        cwd=str(project),
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+    )
     try:
         child.expect("HOLDING")
         assert _processes_with(marker), "npm and its script should be running now"

@@ -58,8 +58,13 @@ def test_private_scope_installs_and_the_token_never_leaks(
     try:
         result = subprocess.run(
             [sys.executable, "-m", "ipnpm", "install", "@acme/secret"],
-            cwd=project, env=env, capture_output=True, text=True, timeout=240, check=False,
-        )  # fmt: skip
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
     finally:
         watcher.done.set()
         watcher.join()

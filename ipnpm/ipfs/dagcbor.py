@@ -57,9 +57,15 @@ class _Decoder:
             return struct.unpack(">d", self._take(pos + 1, 8))[0], pos + 9
         major, arg, pos = self._head(pos)
         handlers = (
-            self._uint, self._negint, self._bytes, self._text,
-            self._list, self._map, self._tag, self._simple,
-        )  # fmt: skip
+            self._uint,
+            self._negint,
+            self._bytes,
+            self._text,
+            self._list,
+            self._map,
+            self._tag,
+            self._simple,
+        )
         return handlers[major](pos, arg, depth)
 
     def _uint(self, pos: int, arg: int, _depth: int) -> tuple[CborValue, int]:

@@ -26,9 +26,18 @@ _NODE_CPU = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm6
 
 # Fields of a lockfile entry that also belong in an abbreviated packument version.
 _MANIFEST_FIELDS = (
-    "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta",
-    "bin", "engines", "os", "cpu", "hasInstallScript", "deprecated", "license",
-)  # fmt: skip
+    "dependencies",
+    "optionalDependencies",
+    "peerDependencies",
+    "peerDependenciesMeta",
+    "bin",
+    "engines",
+    "os",
+    "cpu",
+    "hasInstallScript",
+    "deprecated",
+    "license",
+)
 
 
 @dataclass(frozen=True)

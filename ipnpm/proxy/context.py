@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ipnpm.cidlock import CidLock
 from ipnpm.fetch import Fetcher
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.lockfile import LockedTarball, Lockfile
@@ -23,6 +24,7 @@ class ProxyContext:
     upstream: Upstream | None  # None when offline
     lockfile: Lockfile | None = None
     lockfile_first: bool = False  # answer packuments from the lockfile (ci, offline)
+    cids: CidLock | None = None  # ipnpm-lock.json: integrity -> CID
 
     def locked(self, name: str, version: str) -> LockedTarball | None:
         if self.lockfile is None:

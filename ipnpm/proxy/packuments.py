@@ -51,8 +51,11 @@ def from_lockfile(name: str, locked: Iterable[LockedTarball], registry: str) -> 
         if tarball.integrity:
             dist["integrity"] = tarball.integrity
         versions[tarball.version] = {
-            "name": name, "version": tarball.version, **tarball.manifest, "dist": dist,
-        }  # fmt: skip
+            "name": name,
+            "version": tarball.version,
+            **tarball.manifest,
+            "dist": dist,
+        }
     latest = max(versions, key=_semver_key)
     document = {"name": name, "dist-tags": {"latest": latest}, "versions": versions}
     return json.dumps(document).encode()

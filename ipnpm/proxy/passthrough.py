@@ -13,9 +13,20 @@ from ipnpm.proxy.paths import scope_of
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the proxy owns.
 _DROP_REQUEST = frozenset(
-    {"host", "authorization", "connection", "keep-alive", "proxy-authorization", "te",
-     "trailer", "transfer-encoding", "upgrade", "content-length", "accept-encoding"}
-)  # fmt: skip
+    {
+        "host",
+        "authorization",
+        "connection",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "accept-encoding",
+    }
+)
 
 
 # npm reads these: an OTP challenge on publish, registry notices it prints.
@@ -40,6 +51,7 @@ def forward(
     except requests.RequestException as exc:
         return not_found(f"ipnpm: upstream unreachable: {type(exc).__name__}")
     content_type = response.headers.get("Content-Type", "application/json")
-    kept = tuple((key, value) for key, value in response.headers.items()
-                 if key.lower() in _KEEP_RESPONSE)  # fmt: skip
+    kept = tuple(
+        (key, value) for key, value in response.headers.items() if key.lower() in _KEEP_RESPONSE
+    )
     return Answer(response.status_code, response.content, content_type, headers=kept)

@@ -24,7 +24,9 @@ def want_for(context: ProxyContext, name: str, version: str, path: str, header: 
         or (locked.integrity if locked else None)
         or context.store.integrity_for_spec(name, version)
     )
-    return Want(name, version, integrity, url=context.tarball_url(name, version, path))
+    spec = f"{name}@{version}"
+    cid = context.cids.cid_for(integrity, spec) if context.cids else None
+    return Want(name, version, integrity, url=context.tarball_url(name, version, path), cid=cid)
 
 
 def serve_tarball(context: ProxyContext, want: Want) -> TarballAnswer:

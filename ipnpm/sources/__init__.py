@@ -31,10 +31,12 @@ class Source(Protocol):
     """A place that may hold a tarball.
 
     ``open`` returns an iterator of byte chunks, or ``None`` when the source does not have the
-    content. It raises ``SourceError`` when the source itself fails. Sources need not verify:
-    the caller hashes every chunk and discards content that does not match.
+    content (or cannot look for it: a CID source without a CID). It raises ``SourceError`` when
+    the source itself fails, also while iterating. The caller hashes every chunk and publishes
+    nothing that does not match npm's integrity, and, for a source that is ``by_cid``, the CID.
     """
 
     name: str
+    by_cid: bool  # content is addressed by ``want.cid`` (IPFS), not by ``want.url``
 
     def open(self, want: Want) -> Iterator[bytes] | None: ...

@@ -14,6 +14,7 @@ _CHUNK = 1 << 16
 
 class UpstreamSource:
     name = "upstream"
+    by_cid = False
 
     def __init__(self, upstream: Upstream) -> None:
         self._upstream = upstream

@@ -108,9 +108,26 @@ def test_unsupported_version_is_refused() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [None, True, False, 0, 23, 24, 2**64 - 1, -1, -(2**64), 1.5, b"", b"\x00", "", "é",
-     [], [1, [2]], {"a": 1, "bb": {"c": None}}],
-)  # fmt: skip
+    [
+        None,
+        True,
+        False,
+        0,
+        23,
+        24,
+        2**64 - 1,
+        -1,
+        -(2**64),
+        1.5,
+        b"",
+        b"\x00",
+        "",
+        "é",
+        [],
+        [1, [2]],
+        {"a": 1, "bb": {"c": None}},
+    ],
+)
 def test_dagcbor_round_trip(value: dagcbor.CborValue) -> None:
     assert dagcbor.decode(dagcbor.encode(value)) == value
 

@@ -78,6 +78,7 @@ class KuboNode:
     api_url: str = ""  # http://127.0.0.1:PORT
     gateway_url: str = ""  # http://127.0.0.1:PORT
     log_path: Path = field(init=False)
+    process: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
         self.log_path = self.ipfs_path.parent / "kubo-daemon.log"
@@ -101,6 +102,11 @@ class KuboNode:
         if response.status_code != 200:
             raise KuboError(f"ipfs {path} {args}: HTTP {response.status_code}: {response.text}")
         return response
+
+    def stop(self) -> None:
+        """Stop the daemon now (tests take a source away mid-run); idempotent."""
+        if self.process is not None:
+            _stop(self.process)
 
     def multiaddr(self) -> str:
         """This node's first swarm address with its peer ID, for `swarm/connect` elsewhere."""
@@ -178,18 +184,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def kubo_node(tmp_path: Path, *, swarm_key: str | None = None) -> Iterator[KuboNode]:
+def kubo_node(
+    tmp_path: Path, *, swarm_key: str | None = None, repo: Path | None = None
+) -> Iterator[KuboNode]:
     """A running daemon on a fresh repo under `tmp_path`, stopped on exit.
 
     With `swarm_key` ("/key/swarm/psk/1.0.0/\\n/base16/\\n<64 hex>") the node joins only the
-    private network of nodes sharing that key.
+    private network of nodes sharing that key. `repo` puts the repository elsewhere (e.g.
+    `$HOME/.ipfs`, the default every Kubo client looks at).
     """
     tmp_path.mkdir(parents=True, exist_ok=True)
-    node = init_repo(tmp_path / "ipfs-repo", swarm_key=swarm_key)
+    node = init_repo(repo or tmp_path / "ipfs-repo", swarm_key=swarm_key)
     with node.log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(node.bin), "daemon"], env=node.env, stdout=log, stderr=subprocess.STDOUT
         )
+    node.process = process
     try:
         _wait_ready(node, process)
         yield node

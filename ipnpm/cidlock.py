@@ -1,0 +1,92 @@
+"""``ipnpm-lock.json``: the CID of every locked tarball, kept beside ``package-lock.json``.
+
+With it a fresh machine knows every CID without an index and without the upstream. Like npm's
+lockfile it is written by ``ipnpm install`` and only read by ``ipnpm ci``. The format is
+stable, sorted and one entry per line-group so that diffs stay readable::
+
+    {
+      "lockfileVersion": 1,
+      "cidProfile": "unixfs-v1-2025",
+      "tarballs": {
+        "sha512-…": {"cid": "bafkrei…", "spec": "left-pad@1.3.0"}
+      }
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipnpm.errors import LockfileError
+from ipnpm.npm.lockfile import LockedTarball
+
+FILENAME = "ipnpm-lock.json"
+PROFILE = "unixfs-v1-2025"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    cid: str
+    spec: str
+
+
+@dataclass(frozen=True)
+class CidLock:
+    entries: Mapping[str, Entry] = field(default_factory=dict)  # npm integrity -> entry
+
+    def cid_for(self, integrity: str | None, spec: str) -> str | None:
+        if integrity and integrity in self.entries:
+            return self.entries[integrity].cid
+        return next((e.cid for e in self.entries.values() if e.spec == spec), None)
+
+    def missing(self, tarballs: Iterable[LockedTarball]) -> list[str]:
+        return [t.spec for t in tarballs if self.cid_for(t.integrity, t.spec) is None]
+
+
+def read_cidlock(project: Path) -> CidLock | None:
+    path = project / FILENAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LockfileError(
+            f"cannot read {path}: {exc}", hint=f"delete {path}; `ipnpm install` writes it anew"
+        ) from exc
+    if not isinstance(data, dict) or data.get("cidProfile") != PROFILE:
+        raise LockfileError(
+            f"{path} is not an ipnpm-lock.json for the {PROFILE} CID profile",
+            hint=f"delete {path}; `ipnpm install` writes it anew",
+        )
+    tarballs = data.get("tarballs") or {}
+    return CidLock({key: Entry(str(v["cid"]), str(v["spec"])) for key, v in tarballs.items()})
+
+
+def render(entries: Mapping[str, Entry]) -> str:
+    ordered = sorted(entries.items(), key=lambda item: (item[1].spec, item[0]))
+    document = {
+        "lockfileVersion": VERSION,
+        "cidProfile": PROFILE,
+        "tarballs": {key: {"cid": e.cid, "spec": e.spec} for key, e in ordered},
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def write_cidlock(project: Path, entries: Mapping[str, Entry]) -> bool:
+    """Write atomically when the content changed; True when it did."""
+    path = project / FILENAME
+    text = render(entries)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except OSError:
+        pass
+    partial = path.with_name(f".{FILENAME}.{os.getpid()}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+    return True
