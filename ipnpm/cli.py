@@ -37,7 +37,7 @@ def _configure_logging(debug: bool) -> None:
 @click.command(
     context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]},
     epilog="Environment: IPNPM_STORE, IPNPM_OFFLINE, IPNPM_NPM, IPNPM_DEBUG, IPNPM_KUBO_API, "
-    "IPNPM_GATEWAYS (comma-separated), IPNPM_SEED.",
+    "IPNPM_GATEWAYS (comma-separated), IPNPM_SEED, IPNPM_JOBS.",
 )
 @click.option("--store", metavar="DIR", help="Content store (default ~/.cache/ipnpm).")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the upstream registry.")
@@ -54,6 +54,7 @@ def _configure_logging(debug: bool) -> None:
 @click.option(
     "--seed/--no-seed", default=None, help="Add upstream tarballs to Kubo, pinned (default on)."
 )
+@click.option("--jobs", type=int, metavar="N", help="Parallel prefetch downloads.")
 @click.version_option(__version__, "--version", prog_name="ipnpm", message="%(prog)s %(version)s")
 @click.argument("npm_args", nargs=-1, type=click.UNPROCESSED, metavar="NPM_COMMAND [NPM ARGS]...")
 def cli(  # noqa: PLR0917 - click passes one argument per option
@@ -64,6 +65,7 @@ def cli(  # noqa: PLR0917 - click passes one argument per option
     kubo: str | None,
     gateways: tuple[str, ...],
     seed: bool | None,
+    jobs: int | None,
     npm_args: tuple[str, ...],
 ) -> int:
     """Run npm with every package fetched by IPFS CID, verified, and kept for offline use."""
@@ -77,6 +79,7 @@ def cli(  # noqa: PLR0917 - click passes one argument per option
             kubo=kubo,
             gateways=gateways,
             seed=seed,
+            jobs=jobs,
         )
         _configure_logging(settings.debug)
         if npm_args and npm_args[0] == "ipfs":

@@ -25,6 +25,6 @@ def npm_entry(settings: Settings, args: Sequence[str]) -> int:
     if not needs_registry(args):
         exec_npm(npm, args)
     # Imported here so that pass-through commands never load the HTTP and hashing stacks.
-    from ipnpm.session import run_npm
+    from ipnpm.npm_run import run_npm
 
     return run_npm(settings, npm, args, Path.cwd())

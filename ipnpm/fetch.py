@@ -44,8 +44,11 @@ class Fetcher:
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[Fetched]] = {}
 
-    def get(self, want: Want) -> Fetched:
-        """The verified tarball for ``want``; raises MissingContentError naming every failure."""
+    def get(self, want: Want, purpose: str = "npm") -> Fetched:
+        """The verified tarball for ``want``; raises MissingContentError naming every failure.
+
+        ``purpose`` ("npm" or "prefetch") is recorded in the run log.
+        """
         key = want.integrity or want.spec
         with self._lock:
             future = self._inflight.get(key)
@@ -56,9 +59,9 @@ class Fetcher:
             try:
                 return future.result(timeout=WAIT_FOR_INFLIGHT)
             except FutureTimeout:
-                return self._fetch(want)
+                return self._fetch(want, purpose)
         try:
-            fetched = self._fetch(want)
+            fetched = self._fetch(want, purpose)
         except BaseException as exc:
             future.set_exception(exc)
             raise
@@ -84,7 +87,7 @@ class Fetcher:
         stored = StoredObject(cid, integrity or "", path.stat().st_size, path)
         return Fetched(stored, "store")
 
-    def _fetch(self, want: Want) -> Fetched:
+    def _fetch(self, want: Want, purpose: str) -> Fetched:
         failures: list[str] = []
         found = self._from_store(want, failures)
         for source in [] if found else self.sources:
@@ -120,5 +123,6 @@ class Fetcher:
             size=found.stored.size,
             source=found.source,
             verified=want.integrity is not None,
+            purpose=purpose,
         )
         return found

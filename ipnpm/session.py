@@ -1,4 +1,8 @@
-"""One ipnpm invocation of npm: configuration, store, proxy, npm, summary, exit code."""
+"""Set up one run: npm's configuration, the store, the lockfiles, the sources, the run log.
+
+Both ``ipnpm <npm command>`` and ``ipnpm ipfs fetch`` start here; ``open_session`` yields the
+RunContext they share and tears everything down (seeding finished, log closed) on exit.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,21 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ipnpm.cidlock import FILENAME, CidLock, read_cidlock
+from ipnpm.context import RunContext
 from ipnpm.errors import LockfileError, MissingContentError
 from ipnpm.fetch import Fetcher
 from ipnpm.kubo import KuboClient, discover
-from ipnpm.lockpins import update_cidlock
-from ipnpm.npm.commands import npm_command
-from ipnpm.npm.config import NpmConfig, project_root, read_npm_config
+from ipnpm.npm.commands import LOCKFILE_COMMANDS
+from ipnpm.npm.config import project_root, read_npm_config
 from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
-from ipnpm.npm.runner import child_env, npm_argv, redacted, registry_hosts, replace_registry_host
-from ipnpm.proxy.context import ProxyContext
-from ipnpm.proxy.server import registry_proxy
+from ipnpm.npm.overrides import apply_overrides
 from ipnpm.runlog import RunLog
 from ipnpm.seeding import Seeder
 from ipnpm.settings import Settings
-from ipnpm.signals import run_child
 from ipnpm.sources import Source
 from ipnpm.sources.kubo import KuboSource
 from ipnpm.sources.upstream import UpstreamSource
@@ -34,86 +34,6 @@ from ipnpm.upstream import Upstream
 
 logger = logging.getLogger("ipnpm")
 
-# Commands that install exactly what the lockfile says: their packuments can come from it.
-_LOCKFILE_COMMANDS = frozenset(
-    {"ci", "clean-install", "ic", "install-clean", "isntall-clean", "install-ci-test", "cit"}
-)
-
-
-def _is_registry_flag(key: str) -> bool:
-    name = key[2:]
-    return key.startswith("--") and (
-        name == "registry" or (name.startswith("@") and name.endswith(":registry"))
-    )
-
-
-def _registry_overrides(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Take ``--registry``/``--@scope:registry`` out of npm's arguments: they name upstreams,
-    which the proxy must reach, while npm itself must talk to the proxy."""
-    kept: list[str] = []
-    found: dict[str, str] = {}
-    iterator = iter(args)
-    for arg in iterator:
-        if arg == "--":
-            kept += [arg, *iterator]
-            break
-        key, sep, value = arg.partition("=")
-        if _is_registry_flag(key):
-            found[key[2:]] = value if sep else next(iterator, "")
-        else:
-            kept.append(arg)
-    return kept, found
-
-
-def _apply_overrides(config: NpmConfig, overrides: Mapping[str, str]) -> NpmConfig:
-    def slash(url: str) -> str:
-        return url if url.endswith("/") else url + "/"
-
-    scopes = dict(config.scopes)
-    registry = config.registry
-    for key, url in overrides.items():
-        if key == "registry":
-            registry = slash(url)
-        else:
-            scopes[key.split(":", 1)[0]] = slash(url)
-    return replace(config, registry=registry, scopes=scopes)
-
-
-# Commands after which package-lock.json may have changed, so ipnpm-lock.json follows it.
-_LOCK_WRITERS = frozenset(
-    {
-        "install",
-        "i",
-        "in",
-        "ins",
-        "inst",
-        "insta",
-        "instal",
-        "isnt",
-        "isnta",
-        "isntal",
-        "isntall",
-        "add",
-        "update",
-        "up",
-        "upgrade",
-        "udpate",
-        "uninstall",
-        "unlink",
-        "remove",
-        "rm",
-        "r",
-        "un",
-        "dedupe",
-        "ddp",
-        "prune",
-        "link",
-        "ln",
-        "install-test",
-        "it",
-    }
-)
-
 
 def _lockfile_first(command: str | None, lockfile: Lockfile | None) -> bool:
     """Whether packuments may come from the lockfile without asking the upstream.
@@ -121,16 +41,18 @@ def _lockfile_first(command: str | None, lockfile: Lockfile | None) -> bool:
     Only for commands that install exactly the lockfile, and only from v2/v3 lockfiles: a v1
     entry lacks fields of the real packument (``bin``, ``engines``) that npm records.
     """
-    return command in _LOCKFILE_COMMANDS and lockfile is not None and lockfile.version >= 2
+    return command in LOCKFILE_COMMANDS and lockfile is not None and lockfile.version >= 2
 
 
-def _load_lockfile(project: Path) -> Lockfile | None:
+def load_lockfile(project: Path, *, strict: bool = False) -> Lockfile | None:
     path = find_lockfile(project)
     if path is None:
         return None
     try:
         return read_lockfile(path)
     except LockfileError as exc:
+        if strict:
+            raise
         # npm reports a broken lockfile better than ipnpm can: let it speak.
         logger.debug("ignoring lockfile: %s", exc.message)
         return None
@@ -158,19 +80,16 @@ def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid
         )
 
 
-def _ipfs_sources(
-    settings: Settings, env: Mapping[str, str]
-) -> tuple[list[Source], KuboClient | None]:
+def _ipfs_sources(settings: Settings, env: Mapping[str, str]) -> tuple[list[Source], str | None]:
     sources: list[Source] = []
     kubo_url = discover(settings.kubo, env)
     if kubo_url:
         sources.append(KuboSource(kubo_url))
     if settings.gateways:
-        from ipnpm.sources.gateway import GatewaySource
+        from ipnpm.sources.gateway import GatewaySource  # only loaded when gateways are used
 
         sources.append(GatewaySource(settings.gateways))
-    seed_to = KuboClient(kubo_url) if kubo_url and settings.seed else None
-    return sources, seed_to
+    return sources, kubo_url
 
 
 def _warn_incomplete(cids: CidLock | None, lockfile: Lockfile | None) -> None:
@@ -185,29 +104,38 @@ def _warn_incomplete(cids: CidLock | None, lockfile: Lockfile | None) -> None:
         )
 
 
-def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int:
-    """Run npm through a fresh proxy and return npm's exit code."""
+@contextlib.contextmanager
+def open_session(
+    settings: Settings,
+    npm: str,
+    cwd: Path,
+    *,
+    command: str | None,
+    overrides: Mapping[str, str] | None = None,
+    strict_lockfile: bool = False,
+) -> Iterator[RunContext]:
+    """Everything one run needs, torn down (seeding finished, log closed) on exit."""
     env = dict(os.environ)
-    args, overrides = _registry_overrides(args)
-    command = npm_command(args)
-    config = _apply_overrides(read_npm_config(npm, cwd, env), overrides)
+    config = apply_overrides(read_npm_config(npm, cwd, env), overrides or {})
     store = Store(settings.store).open()
     store.clear_tmp()
     project = project_root(cwd)
-    lockfile = _load_lockfile(project)
+    lockfile = load_lockfile(project, strict=strict_lockfile)
     cids = read_cidlock(project)
-    sources, seed_to = _ipfs_sources(settings, env)
+    sources, kubo_url = _ipfs_sources(settings, env)
     if settings.offline and lockfile is not None:
         check_offline(store, lockfile, cids, by_cid=bool(sources))
-    if command in _LOCKFILE_COMMANDS:
+    if command in LOCKFILE_COMMANDS:
         _warn_incomplete(cids, lockfile)
     upstream = None if settings.offline else Upstream(config, env)
     if upstream is not None:
         sources.append(UpstreamSource(upstream))
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(RunLog(store.root / "logs"))
-        seeder = stack.enter_context(Seeder(seed_to, log)) if seed_to else None
-        context = ProxyContext(
+        seeder = None
+        if kubo_url and settings.seed:
+            seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log))
+        yield RunContext(
             secret=secrets.token_urlsafe(32),
             config=config,
             store=store,
@@ -217,33 +145,6 @@ def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int
             lockfile=lockfile,
             lockfile_first=_lockfile_first(command, lockfile),
             cids=cids,
+            project=project,
+            env=env,
         )
-        code = _run_through_proxy(context, npm, args, env, cwd)
-        if seeder is not None:
-            seeder.wait()
-        if code == 0 and command not in _LOCKFILE_COMMANDS and command in _LOCK_WRITERS:
-            update_cidlock(project, store, config.cache)
-        print(log.summary(), file=sys.stderr)
-        for line in log.missing_report():
-            print(line, file=sys.stderr)
-        logger.debug("run log: %s", log.path)
-    return code
-
-
-def _run_through_proxy(
-    context: ProxyContext, npm: str, args: Sequence[str], env: Mapping[str, str], cwd: Path
-) -> int:
-    config, lockfile = context.config, context.lockfile
-    with registry_proxy(context) as proxy_url:
-        hosts = registry_hosts(config, lockfile.resolved_hosts() if lockfile else ())
-        foreign = lockfile.has_foreign_urls if lockfile else False
-        argv = npm_argv(
-            npm,
-            args,
-            proxy_url=proxy_url,
-            config=config,
-            replace_host=replace_registry_host(hosts, foreign),
-            no_proxy=config.noproxy or tuple(env.get("NO_PROXY", "").split(",")),
-        )
-        logger.debug("running: %s", redacted(argv))
-        return run_child(argv, child_env(env, proxy_url, context.secret), cwd=str(cwd))

@@ -28,6 +28,7 @@ class Settings:
     kubo: str = "auto"  # "auto" (find a running daemon), "off", or an RPC API URL
     gateways: tuple[str, ...] = ()
     seed: bool = True  # add tarballs fetched from the upstream to Kubo, pinned
+    jobs: int = 8  # parallel prefetch workers
     origins: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -59,6 +60,7 @@ def resolve(
     kubo: str | None = None,
     gateways: tuple[str, ...] = (),
     seed: bool | None = None,
+    jobs: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Combine command-line values (``None`` = not given) with the environment and defaults."""
@@ -106,6 +108,7 @@ def resolve(
             _http_url("--gateway", url) for url in pick_list("gateways", gateways, "IPNPM_GATEWAYS")
         ),
         seed=pick_flag("seed", seed, "IPNPM_SEED", default=True),
+        jobs=_jobs(pick_text("jobs", None if jobs is None else str(jobs), "IPNPM_JOBS")),
         origins=origins,
     )
 
@@ -123,3 +126,13 @@ def _kubo_setting(text: str | None) -> str:
     if text is None or text in ("auto", "off"):
         return text or "auto"
     return _http_url("--kubo", text)
+
+
+def _jobs(text: str | None) -> int:
+    if text is None:
+        # Fetching is latency-bound, not CPU-bound: a few workers per core, capped near
+        # npm's own 15 sockets per host times a couple of sources.
+        return max(8, min(32, 4 * (os.cpu_count() or 2)))
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise UsageError(f"jobs {text!r} is not a number from 1 to 256", hint="e.g. --jobs 16")
+    return int(text)

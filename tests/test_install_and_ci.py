@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.npm_env import NpmEnv, describe, make_project, tree_of
-from tests.support.runlog import installed_specs, tarball_events
+from tests.support.runlog import installed_specs, served_events, tarball_events
 from tests.support.verdaccio import Verdaccio
 
 DEPS = {"ipnpm-fixture-c": "^2.0.0", "@pub/scoped": "1.0.0", "ipnpm-fixture-big": "1.0.0"}
@@ -38,9 +38,9 @@ def test_install_gives_the_same_lockfile_and_tree_as_npm(
     assert tree_of(ours) == tree_of(plain)
     resolved = [e["resolved"] for e in json.loads(lock)["packages"].values() if "resolved" in e]
     assert resolved and all(url.startswith(verdaccio.url) for url in resolved), resolved
-    events = tarball_events(npm_env.store_dir)
-    assert {e["spec"] for e in events} == installed_specs(ours)
-    assert all(e["verified"] and e["source"] == "upstream" for e in events)
+    served = served_events(npm_env.store_dir)
+    assert {e["spec"] for e in served} == installed_specs(ours)
+    assert all(e["verified"] and e["source"] == "upstream" for e in served)
 
 
 def _locked_project(npm_env: NpmEnv, directory: Path, lock_args: list[str]) -> Path:
@@ -85,7 +85,8 @@ def test_ci_gives_the_same_tree_as_npm_ci(npm_env: NpmEnv, tmp_path: Path, kind:
     assert got.returncode == 0, describe(got)
     assert tree_of(ours) == tree_of(plain)
     assert (ours / lock_name).read_bytes() == (source / lock_name).read_bytes()
-    events = tarball_events(npm_env.store_dir)
-    assert {e["spec"] for e in events} == installed_specs(ours), got.stderr
-    assert all(e["verified"] for e in events)
-    assert f"{len(events)} tarballs verified" in got.stderr
+    served = served_events(npm_env.store_dir)
+    assert {e["spec"] for e in served} == installed_specs(ours), got.stderr
+    assert all(e["verified"] for e in served)
+    fetched = {e["spec"] for e in tarball_events(npm_env.store_dir)}
+    assert f"ipnpm: {len(fetched)} packages" in got.stderr

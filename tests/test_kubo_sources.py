@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.kubo import KuboNode, init_repo, kubo_node, new_swarm_key
 from tests.support.npm_env import NpmEnv, describe, make_project
-from tests.support.runlog import installed_specs, last_run, tarball_events
+from tests.support.runlog import installed_specs, last_run, obtained
 from tests.support.verdaccio import Verdaccio
 
 MIB = 1 << 20
@@ -93,7 +93,7 @@ def test_private_network_install_with_the_upstream_gone(
 
     assert result.returncode == 0, describe(result)
     assert installed_specs(project) == expected
-    assert {e["source"] for e in tarball_events(npm_env.store_dir)} == {"kubo"}
+    assert set(obtained(npm_env.store_dir).values()) == {"kubo"}
     assert (project / "ipnpm-lock.json").read_bytes() == before  # ci never writes it
 
 
@@ -108,7 +108,7 @@ def test_kubo_stopped_falls_back_and_names_what_is_missing(
         result = npm_env.run_ipnpm(["--kubo", node.api_url, "ci"], project)
         stopper.join()
     assert result.returncode == 0, describe(result)
-    sources = {e["source"] for e in tarball_events(npm_env.store_dir)}
+    sources = set(obtained(npm_env.store_dir).values())
     assert "upstream" in sources or sources == {"kubo"}
 
     # Now nothing is left: Kubo is gone and so is the upstream.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.npm_env import NpmEnv, describe, make_project
-from tests.support.runlog import installed_specs, last_run, tarball_events
+from tests.support.runlog import installed_specs, last_run, obtained, tarball_events
 from tests.support.verdaccio import Verdaccio
 
 DEPS = {"ipnpm-fixture-c": "^2.0.0", "ipnpm-fixture-big": "1.0.0"}
@@ -42,7 +42,7 @@ def test_offline_ci_from_the_store_alone(
 
     assert result.returncode == 0, describe(result)
     assert installed_specs(project) == expected
-    assert {e["source"] for e in tarball_events(npm_env.store_dir)} == {"store"}
+    assert set(obtained(npm_env.store_dir).values()) == {"store"}
 
 
 def test_offline_names_every_missing_package(npm_env: NpmEnv, tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_a_flipped_byte_is_never_served(
 
     _corrupt_one_again = npm_env.run_ipnpm(["ci"], project)  # online: refetched, verified
     assert _corrupt_one_again.returncode == 0, describe(_corrupt_one_again)
-    sources = {e["spec"]: e["source"] for e in tarball_events(npm_env.store_dir)}
+    sources = obtained(npm_env.store_dir)
     assert sources["ipnpm-fixture-b@1.1.0"] == "upstream"
     assert sources["ipnpm-fixture-a@1.0.0"] == "store"
     assert npm_env.run_ipnpm(["ipfs", "store", "verify"], project).returncode == 0

@@ -117,3 +117,45 @@ def needs_registry(args: Sequence[str]) -> bool:
         rest = list(args[args.index(command) + 1 :])
         return npm_command(rest) is not None
     return command in _REGISTRY_COMMANDS
+
+
+# Commands that install exactly what the lockfile says: their packuments can come from it,
+# and they never write a lockfile (nor ipnpm-lock.json).
+LOCKFILE_COMMANDS = frozenset(
+    {"ci", "clean-install", "ic", "install-clean", "isntall-clean", "install-ci-test", "cit"}
+)
+
+# Commands after which package-lock.json may have changed, so ipnpm-lock.json follows it.
+LOCK_WRITERS = frozenset(
+    {
+        "install",
+        "i",
+        "in",
+        "ins",
+        "inst",
+        "insta",
+        "instal",
+        "isnt",
+        "isnta",
+        "isntal",
+        "isntall",
+        "add",
+        "update",
+        "up",
+        "upgrade",
+        "udpate",
+        "uninstall",
+        "unlink",
+        "remove",
+        "rm",
+        "r",
+        "un",
+        "dedupe",
+        "ddp",
+        "prune",
+        "link",
+        "ln",
+        "install-test",
+        "it",
+    }
+)

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ipnpm.context import RunContext
 from ipnpm.npm.lockfile import LockedTarball
-from ipnpm.proxy.context import ProxyContext
 from ipnpm.proxy.paths import escape_name
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
@@ -70,7 +70,7 @@ def _cache_name(name: str, abbreviated: bool) -> str:
 
 
 class Packuments:
-    def __init__(self, context: ProxyContext) -> None:
+    def __init__(self, context: RunContext) -> None:
         self.context = context
 
     def answer(self, name: str, accept: str) -> Answer:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import requests
 
-from ipnpm.proxy.context import ProxyContext
+from ipnpm.context import RunContext
 from ipnpm.proxy.packuments import Answer, not_found
 from ipnpm.proxy.paths import scope_of
 
@@ -34,7 +34,7 @@ _KEEP_RESPONSE = frozenset({"www-authenticate", "npm-notice", "location"})
 
 
 def forward(
-    context: ProxyContext, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    context: RunContext, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
 ) -> Answer:
     if context.upstream is None:
         return not_found(f"ipnpm: offline: {method} {raw_path.split('?', 1)[0]} needs the registry")

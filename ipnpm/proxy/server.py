@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ipnpm.proxy.context import ProxyContext
+from ipnpm.context import RunContext
 from ipnpm.proxy.packuments import Answer, Packuments, not_found
 from ipnpm.proxy.passthrough import forward
 from ipnpm.proxy.paths import packument_name, split_query, tarball_ref
-from ipnpm.proxy.tarballs import serve_tarball, want_for
+from ipnpm.proxy.tarballs import serve_tarball
 
 logger = logging.getLogger("ipnpm.proxy")
 
@@ -23,7 +23,7 @@ logger = logging.getLogger("ipnpm.proxy")
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client connection must not keep ipnpm alive
     allow_reuse_address = False
-    context: ProxyContext
+    context: RunContext
     packuments: Packuments
 
 
@@ -88,13 +88,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _tarball(self, name: str, version: str, path: str) -> None:
         context = self.server.context
-        want = want_for(context, name, version, path, self.headers.get("pacote-integrity"))
+        want = context.want(name, version, path, self.headers.get("pacote-integrity"))
         answer = serve_tarball(context, want)
         if answer.path is None:
             self._send(not_found(answer.error))
             return
         # Verified and stored before the first byte goes out; no Content-Encoding, ever
         # (npm would gunzip the tarball and then fail its integrity check).
+        context.log.event(
+            "served",
+            spec=want.spec,
+            integrity=want.integrity,
+            cid=answer.cid,
+            size=answer.size,
+            source=answer.source,
+            verified=want.integrity is not None,
+        )
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(answer.size))
@@ -108,7 +117,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def registry_proxy(context: ProxyContext, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def registry_proxy(context: RunContext, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``context`` on ``host:port`` (a free port by default); yields the base URL."""
     server = _Server((host, port), _Handler)
     server.context = context

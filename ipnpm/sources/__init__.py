@@ -17,6 +17,7 @@ class Want:
     integrity: str | None  # npm's SRI string, verified before anyone sees a byte
     url: str | None = None  # the upstream tarball URL, for sources that speak HTTP to registries
     cid: str | None = None  # the unixfs-v1-2025 CID, when known
+    alt_urls: tuple[str, ...] = ()  # more upstream URLs to try when ``url`` has no such file
 
     @property
     def spec(self) -> str:

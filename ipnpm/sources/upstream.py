@@ -20,19 +20,17 @@ class UpstreamSource:
         self._upstream = upstream
 
     def open(self, want: Want) -> Iterator[bytes] | None:
-        if not want.url:
-            return None
-        try:
-            response = self._upstream.request("GET", want.url, stream=True)
-        except requests.RequestException as exc:
-            raise SourceError(f"upstream unreachable: {type(exc).__name__}") from exc
-        if response.status_code in (404, 410):
+        for url in (want.url, *want.alt_urls) if want.url else ():
+            try:
+                response = self._upstream.request("GET", url, stream=True)
+            except requests.RequestException as exc:
+                raise SourceError(f"upstream unreachable: {type(exc).__name__}") from exc
+            if response.status_code == 200:
+                return _chunks(response)
             response.close()
-            return None
-        if response.status_code != 200:
-            response.close()
-            raise SourceError(f"upstream answered HTTP {response.status_code}")
-        return _chunks(response)
+            if response.status_code not in (404, 410):
+                raise SourceError(f"upstream answered HTTP {response.status_code}")
+        return None
 
 
 def _chunks(response: requests.Response) -> Iterator[bytes]:

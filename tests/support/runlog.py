@@ -14,7 +14,21 @@ def last_run(store: Path) -> list[dict[str, Any]]:
 
 
 def tarball_events(store: Path) -> list[dict[str, Any]]:
+    """Every tarball the run obtained (from the store or a source), once per fetch."""
     return [event for event in last_run(store) if event["event"] == "tarball"]
+
+
+def obtained(store: Path) -> dict[str, str]:
+    """spec -> the source that delivered it first in the last run (later hits are the store)."""
+    first: dict[str, str] = {}
+    for event in tarball_events(store):
+        first.setdefault(event["spec"], event["source"])
+    return first
+
+
+def served_events(store: Path) -> list[dict[str, Any]]:
+    """Every tarball the proxy sent to npm, after verification."""
+    return [event for event in last_run(store) if event["event"] == "served"]
 
 
 def installed_specs(project: Path) -> set[str]:

@@ -1,0 +1,47 @@
+"""npm's own ``--registry``/``--@scope:registry`` arguments name the upstreams for one run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from ipnpm.npm.config import NpmConfig
+
+
+def _is_registry_flag(key: str) -> bool:
+    name = key[2:]
+    return key.startswith("--") and (
+        name == "registry" or (name.startswith("@") and name.endswith(":registry"))
+    )
+
+
+def registry_overrides(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """Take ``--registry``/``--@scope:registry`` out of npm's arguments: they name upstreams,
+    which the proxy must reach, while npm itself must talk to the proxy."""
+    kept: list[str] = []
+    found: dict[str, str] = {}
+    iterator = iter(args)
+    for arg in iterator:
+        if arg == "--":
+            kept += [arg, *iterator]
+            break
+        key, sep, value = arg.partition("=")
+        if _is_registry_flag(key):
+            found[key[2:]] = value if sep else next(iterator, "")
+        else:
+            kept.append(arg)
+    return kept, found
+
+
+def apply_overrides(config: NpmConfig, overrides: Mapping[str, str]) -> NpmConfig:
+    def slash(url: str) -> str:
+        return url if url.endswith("/") else url + "/"
+
+    scopes = dict(config.scopes)
+    registry = config.registry
+    for key, url in overrides.items():
+        if key == "registry":
+            registry = slash(url)
+        else:
+            scopes[key.split(":", 1)[0]] = slash(url)
+    return replace(config, registry=registry, scopes=scopes)
