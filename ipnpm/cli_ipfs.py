@@ -21,6 +21,17 @@ def cid(files: tuple[str, ...]) -> int:
     return print_cids(files)
 
 
+@ipfs.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_obj
+def fetch(settings: Settings, as_json: bool) -> int:
+    """Fetch every locked tarball into the store, without running npm (exit 6 if any is
+    missing). Uses ipnpm's options: ipnpm --kubo URL --jobs 16 ipfs fetch."""
+    from ipnpm.fetch_only import fetch_only
+
+    return fetch_only(settings, as_json=as_json)
+
+
 @ipfs.group()
 def store() -> None:
     """Inspect and repair the local content store."""

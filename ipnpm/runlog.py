@@ -66,7 +66,8 @@ class RunLog:
     def summary(self) -> str:
         """``ipnpm: 812 packages · 640 store · 160 kubo · 12 upstream · 41 MB · 3.2 s``"""
         totals = self.totals()
-        parts = [f"{totals['packages']} packages"]
+        count = totals["packages"]
+        parts = [f"{count} package{'' if count == 1 else 's'}"]
         parts += [f"{count} {source}" for source, count in totals["sources"].items()]
         parts.append(f"{totals['bytes'] / 1e6:.1f} MB")
         if totals["packuments"]:
