@@ -80,7 +80,9 @@ def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid
         )
 
 
-def _ipfs_sources(settings: Settings, env: Mapping[str, str]) -> tuple[list[Source], str | None]:
+def _ipfs_sources(
+    settings: Settings, env: Mapping[str, str], log: RunLog
+) -> tuple[list[Source], str | None]:
     sources: list[Source] = []
     kubo_url = discover(settings.kubo, env)
     if kubo_url:
@@ -88,7 +90,13 @@ def _ipfs_sources(settings: Settings, env: Mapping[str, str]) -> tuple[list[Sour
     if settings.gateways:
         from ipnpm.sources.gateway import GatewaySource  # only loaded when gateways are used
 
-        sources.append(GatewaySource(settings.gateways))
+        def dropped(url: str, reason: str) -> None:
+            log.event("gateway-dropped", url=url, reason=reason)
+            print(
+                f"ipnpm: warning: gateway {url} served a bad block; not used again", file=sys.stderr
+            )
+
+        sources.append(GatewaySource(settings.gateways, on_drop=dropped))
     return sources, kubo_url
 
 
@@ -122,16 +130,16 @@ def open_session(
     project = project_root(cwd)
     lockfile = load_lockfile(project, strict=strict_lockfile)
     cids = read_cidlock(project)
-    sources, kubo_url = _ipfs_sources(settings, env)
-    if settings.offline and lockfile is not None:
-        check_offline(store, lockfile, cids, by_cid=bool(sources))
-    if command in LOCKFILE_COMMANDS:
-        _warn_incomplete(cids, lockfile)
-    upstream = None if settings.offline else Upstream(config, env)
-    if upstream is not None:
-        sources.append(UpstreamSource(upstream))
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(RunLog(store.root / "logs"))
+        sources, kubo_url = _ipfs_sources(settings, env, log)
+        if settings.offline and lockfile is not None:
+            check_offline(store, lockfile, cids, by_cid=bool(sources))
+        if command in LOCKFILE_COMMANDS:
+            _warn_incomplete(cids, lockfile)
+        upstream = None if settings.offline else Upstream(config, env)
+        if upstream is not None:
+            sources.append(UpstreamSource(upstream))
         seeder = None
         if kubo_url and settings.seed:
             seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log))

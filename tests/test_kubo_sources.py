@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.bad_servers import corrupting_gateway
 from tests.support.kubo import KuboNode, init_repo, kubo_node, new_swarm_key
 from tests.support.npm_env import NpmEnv, describe, make_project
 from tests.support.runlog import installed_specs, last_run, obtained
@@ -189,3 +190,37 @@ def test_no_seed_leaves_kubo_alone(npm_env: NpmEnv, tmp_path: Path, verdaccio: V
         )
         assert result.returncode == 0, describe(result)
         assert _pins(node) == pins_before
+
+
+def test_gateways_only_and_a_corrupting_gateway_is_dropped(
+    npm_env: NpmEnv, tmp_path: Path, verdaccio: Verdaccio
+) -> None:
+    project = make_project(tmp_path / "project", DEPS)
+    with kubo_node(tmp_path / "kubo") as node:
+        seeded = npm_env.run_ipnpm(["--kubo", node.api_url, "install"], project)
+        assert seeded.returncode == 0, describe(seeded)
+        expected = installed_specs(project)
+        with verdaccio.stopped():
+            _fresh(npm_env, project)
+            only = npm_env.run_ipnpm(
+                ["--kubo", "off", "--gateway", node.gateway_url, "ci"], project
+            )
+            assert only.returncode == 0, describe(only)
+            assert set(obtained(npm_env.store_dir).values()) == {"gateway"}
+            assert installed_specs(project) == expected
+
+            _fresh(npm_env, project)
+            with corrupting_gateway(node.gateway_url) as evil:
+                args = ["--kubo", "off", "--gateway", evil.url, "--gateway", node.gateway_url]
+                raced = npm_env.run_ipnpm([*args, "ci"], project)
+                asked_during_run = evil.requests
+            assert raced.returncode == 0, describe(raced)
+    assert installed_specs(project) == expected
+    assert asked_during_run >= 1  # the bad gateway really was asked first
+    dropped = [e for e in last_run(npm_env.store_dir) if e["event"] == "gateway-dropped"]
+    assert [e["url"] for e in dropped] == [evil.url]
+    assert "served a bad block" in raced.stderr
+    assert set(obtained(npm_env.store_dir).values()) == {"gateway"}
+    verify = npm_env.run_ipnpm(["ipfs", "store", "verify"], project)
+    assert verify.returncode == 0, describe(verify)
+    assert "0 bad" in verify.stdout

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from ipnpm.ipfs import dagcbor
 from ipnpm.ipfs.cid import Cid
-from ipnpm.ipfs.errors import IpfsFormatError
+from ipnpm.ipfs.errors import BlockHashError, IpfsFormatError
 from ipnpm.ipfs.varint import encode_varint
 
 _MAX_HEADER = 64 * 1024
@@ -100,7 +100,7 @@ class CarReader:
             cid, used = Cid.from_bytes(section)
             block = section[used:]
             if not cid.verify(block):
-                raise IpfsFormatError(f"CAR block {cid} does not match its hash")
+                raise BlockHashError(f"CAR block {cid} does not match its hash")
             yield cid, block
 
 

@@ -10,3 +10,7 @@ class IpfsFormatError(ValueError):
     does not match its CID, and for a block missing from a DAG. The message names the CID or
     offset involved; callers may wrap it in their own error type.
     """
+
+
+class BlockHashError(IpfsFormatError):
+    """A block's bytes do not hash to its CID: the sender lied, not just failed."""

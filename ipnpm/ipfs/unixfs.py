@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ipnpm.ipfs.cid import DAG_PB, IDENTITY, RAW, Cid, block_cid, raw_cid_from_sha256
 from ipnpm.ipfs.dagpb import PBLink, PBNode, decode_node, encode_node
-from ipnpm.ipfs.errors import IpfsFormatError
+from ipnpm.ipfs.errors import BlockHashError, IpfsFormatError
 from ipnpm.ipfs.unixfs_data import DataType, UnixFSData, decode_unixfs, encode_unixfs
 
 CHUNK_SIZE = 1024 * 1024
@@ -165,7 +165,7 @@ def _verified_block(cid: Cid, get_block: Callable[[Cid], bytes]) -> bytes:
     except KeyError:
         raise IpfsFormatError(f"block {cid} is missing") from None
     if not cid.verify(block):
-        raise IpfsFormatError(f"block {cid} does not match its hash")
+        raise BlockHashError(f"block {cid} does not match its hash")
     return block
 
 

@@ -1,0 +1,156 @@
+"""Servers that misbehave on demand, for what real components cannot be made to do.
+
+    with corrupting_gateway(kubo.gateway_url) as bad:   # every block it serves is wrong
+        GatewaySource([bad.url, kubo.gateway_url]).open(want)
+        assert bad.requests == 1
+    with hanging_server() as slow:                       # accepts, never answers
+        ...
+
+Each listens on 127.0.0.1, port 0, and stops its thread on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+from ipnpm.ipfs.car import CarReader, write_car
+
+_UPSTREAM_TIMEOUT = 60.0
+
+
+@dataclass
+class BadServer:
+    url: str = ""
+    paths: list[str] = field(default_factory=list)  # what was asked, oldest first
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def requests(self) -> int:
+        with self._lock:
+            return len(self.paths)
+
+    def record(self, path: str) -> None:
+        with self._lock:
+            self.paths.append(path)
+
+
+def flip_byte(block: bytes) -> bytes:
+    """``block`` with its middle byte inverted (an empty block has nothing to corrupt)."""
+    if not block:
+        return block
+    middle = len(block) // 2
+    return block[:middle] + bytes([block[middle] ^ 0xFF]) + block[middle + 1 :]
+
+
+def corrupt_car(car: bytes) -> bytes:
+    """The same CAR, framing and CIDs intact, with one byte of every block flipped."""
+    reader = CarReader(io.BytesIO(car))
+    return write_car(reader.roots, [(cid, flip_byte(block)) for cid, block in reader])
+
+
+@contextlib.contextmanager
+def corrupting_gateway(upstream_gateway_url: str) -> Iterator[BadServer]:
+    """A trustless gateway in front of a real one that corrupts every block it passes on."""
+    upstream = upstream_gateway_url.rstrip("/")
+    server = BadServer()
+    session = requests.Session()
+    session.trust_env = False
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            server.record(self.path)
+            accept = self.headers.get("Accept", "")
+            try:
+                answer = session.get(
+                    upstream + self.path, headers={"Accept": accept}, timeout=_UPSTREAM_TIMEOUT
+                )
+            except requests.RequestException:
+                self._reply(502, "text/plain", b"upstream gateway failed")
+                return
+            body, kind = answer.content, answer.headers.get("Content-Type", "")
+            if answer.status_code == 200 and kind.startswith("application/vnd.ipld.car"):
+                body = corrupt_car(body)
+            elif answer.status_code == 200:
+                body = flip_byte(body)
+            self._reply(answer.status_code, kind or "application/octet-stream", body)
+
+        def _reply(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # keep test output clean
+
+    with session, _serving(Handler) as url:
+        server.url = url
+        yield server
+
+
+@contextlib.contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(
+        target=httpd.serve_forever, args=(0.05,), name="bad-server", daemon=True
+    )
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+# A promise of a megabyte, a few bytes of it, then silence.
+_STALLED_ANSWER = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+    b"Content-Length: 1048576\r\n\r\nstall"
+)
+
+
+@contextlib.contextmanager
+def hanging_server(*, after_headers: bool = False) -> Iterator[BadServer]:
+    """Accepts connections and never answers; with ``after_headers``, answers 200 and the
+    first bytes of a body, then stalls. Connections are held open until exit."""
+    server = BadServer()
+    stop = threading.Event()
+    held: list[socket.socket] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)  # how often the accept loop looks at `stop`
+
+    def accept_loop() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            held.append(connection)
+            server.record("")  # the request is never read, so its path is unknown
+            if after_headers:
+                connection.settimeout(1.0)
+                with contextlib.suppress(OSError):
+                    connection.recv(65536)
+                    connection.sendall(_STALLED_ANSWER)
+
+    thread = threading.Thread(target=accept_loop, name="hanging-server", daemon=True)
+    server.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    thread.start()
+    try:
+        yield server
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for connection in held:
+            connection.close()
