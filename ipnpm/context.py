@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,7 +51,10 @@ class RunContext:
         if self.lockfile is None:
             return []
         return [
-            self.want(t.name, t.version, _tarball_path(t.name, t.version, t.resolved))
+            replace(
+                self.want(t.name, t.version, _tarball_path(t.name, t.version, t.resolved)),
+                optional=t.optional,
+            )
             for t in self.lockfile.tarballs
             if t.matches_platform()
         ]

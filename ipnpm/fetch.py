@@ -111,7 +111,10 @@ class Fetcher:
                 self.on_new(stored, want.spec)
             break
         if found is None:
-            self.log.event("missing", spec=want.spec, integrity=want.integrity, failures=failures)
+            # npm skips an optional package it cannot get (and some it never asks for), so a
+            # prefetch miss of one is worth a log line, not a failure.
+            kind = "optional-unavailable" if want.optional and purpose != "npm" else "missing"
+            self.log.event(kind, spec=want.spec, integrity=want.integrity, failures=failures)
             failures = failures or ["store: not there, and no other source is enabled (offline)"]
             reasons = "; ".join(failures)
             raise MissingContentError(f"{want.spec} is not available ({reasons})")

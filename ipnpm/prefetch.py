@@ -50,7 +50,8 @@ class Prefetch:
         try:
             self.fetcher.get(want, purpose="prefetch")
         except MissingContentError as exc:
-            self.failed[want.spec] = exc.message
+            if not want.optional:
+                self.failed[want.spec] = exc.message
         finally:
             if self.on_done is not None:
                 self.on_done(want)

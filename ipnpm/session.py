@@ -68,6 +68,7 @@ def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid
         tarball.spec
         for tarball in lockfile.tarballs
         if tarball.matches_platform()
+        and not tarball.optional  # npm goes on without an optional package it cannot get
         and not store.has(tarball.integrity, tarball.name, tarball.version)
         and not (by_cid and cids and cids.cid_for(tarball.integrity, tarball.spec))
     ]

@@ -49,3 +49,15 @@ def npm_env(tmp_path: Path, verdaccio: Verdaccio, private_verdaccio: Verdaccio) 
     token = private_verdaccio.tokens[ACME_USER]
     acme = ScopedRegistry(ACME_SCOPE, private_verdaccio.url, ACME_TOKEN_VARIABLE, token)
     return NpmEnv(tmp_path / "npm-env", registry=verdaccio.url, scopes=(acme,))
+
+
+@pytest.fixture(scope="session")
+def corpus_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verdaccio]:
+    """Verdaccio serving the four real-world lockfile projects offline (no uplinks), from a
+    hard-linked copy of the corpus cache (tests/support/corpus.py). The first use on a machine
+    fills that cache from the real registry, about a minute: mark the tests that may come
+    first with @pytest.mark.timeout(CORPUS_TIMEOUT)."""
+    from tests.support.corpus import running_corpus_registry
+
+    with running_corpus_registry(tmp_path_factory.mktemp("corpus-registry")) as server:
+        yield server

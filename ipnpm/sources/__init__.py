@@ -18,6 +18,7 @@ class Want:
     url: str | None = None  # the upstream tarball URL, for sources that speak HTTP to registries
     cid: str | None = None  # the unixfs-v1-2025 CID, when known
     alt_urls: tuple[str, ...] = ()  # more upstream URLs to try when ``url`` has no such file
+    optional: bool = False  # npm may skip it (optional dependency): a miss is no failure
 
     @property
     def spec(self) -> str:

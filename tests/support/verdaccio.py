@@ -7,7 +7,8 @@
         assert registry.tarball_gets(since=mark) == [...]
 
 Verdaccio has no uplinks here, so it never leaves the machine: it serves exactly what the
-tests published into its storage.
+tests published into its storage. The one exception is `uplink=`, used only to fill the corpus
+cache once (tests/support/corpus.py): then Verdaccio proxies every package to that registry.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,6 +44,7 @@ NPM_TIMEOUT = 180.0
 # counting what npm asked for must not see the harness's polling), and a token unique to each
 # launch, so that a probe answered by some other server on a contested port does not count.
 _READINESS_PATH = "/-/ping?ipnpm-tests-readiness="
+_UPLINK_NAME = "npmjs"  # Verdaccio's conventional name; only a label, never a host
 
 
 class VerdaccioError(RuntimeError):
@@ -86,9 +88,20 @@ def free_port() -> int:
 class Verdaccio:
     """One Verdaccio process whose storage and port outlive stop() and start()."""
 
-    def __init__(self, workdir: Path, *, private_scopes: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        private_scopes: tuple[str, ...] = (),
+        uplink: str | None = None,
+        uplink_settings: Mapping[str, object] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.private_scopes = private_scopes
+        # A registry URL to proxy '**' to (None: no uplinks, the tests' default), and more keys
+        # for that uplink's entry (proxies, timeouts) overriding the defaults in _uplinks().
+        self.uplink = uplink
+        self.uplink_settings = dict(uplink_settings or {})
         self.log_path = workdir / "verdaccio.log"  # Verdaccio's own JSON lines, level http
         self.requests_log_path = workdir / "requests.jsonl"  # one line per request start/end
         self.tokens: dict[str, str] = {}  # user name -> token, filled by add_user()
@@ -211,6 +224,8 @@ class Verdaccio:
     def _config(self, port: int) -> dict[str, object]:
         everyone = {"access": "$all", "publish": "$all", "unpublish": "$all"}
         members = {"access": "$authenticated", "publish": "$authenticated"}
+        if self.uplink is not None:
+            everyone = everyone | {"proxy": _UPLINK_NAME}
         # The first matching pattern wins, so the private scopes go before '**'.
         packages = {f"{scope}/*": members for scope in self.private_scopes} | {"**": everyone}
         return {
@@ -226,7 +241,7 @@ class Verdaccio:
                     "rounds": 4,
                 }
             },
-            "uplinks": {},
+            "uplinks": self._uplinks(),
             "packages": packages,
             "publish": {"allow_offline": True},
             # No audit middleware (it would forward to the public registry), no web UI.
@@ -235,6 +250,22 @@ class Verdaccio:
             "listen": f"127.0.0.1:{port}",
             "log": {"type": "file", "path": str(self.log_path), "format": "json", "level": "http"},
         }
+
+    def _uplinks(self) -> dict[str, object]:
+        if self.uplink is None:
+            return {}
+        settings: dict[str, object] = {
+            "url": self.uplink,
+            "timeout": "60s",
+            # Verdaccio calls an uplink offline after max_fails failures in a row and stops
+            # asking it for fail_timeout (default 2 and 5 minutes): two network hiccups must
+            # not fail every later request while a cache is being filled.
+            "max_fails": 10,
+            "fail_timeout": "10s",
+            # Ask the uplink for a packument once per fill, not again every 2 minutes.
+            "maxage": "30m",
+        }
+        return {_UPLINK_NAME: settings | self.uplink_settings}
 
     # -- what it saw -----------------------------------------------------------------------
 
@@ -302,10 +333,16 @@ class Verdaccio:
 
 @contextlib.contextmanager
 def running_verdaccio(
-    workdir: Path, *, private_scopes: tuple[str, ...] = ()
+    workdir: Path,
+    *,
+    private_scopes: tuple[str, ...] = (),
+    uplink: str | None = None,
+    uplink_settings: Mapping[str, object] | None = None,
 ) -> Iterator[Verdaccio]:
     """A started Verdaccio whose storage lives in workdir; always stopped on exit."""
-    server = Verdaccio(workdir, private_scopes=private_scopes)
+    server = Verdaccio(
+        workdir, private_scopes=private_scopes, uplink=uplink, uplink_settings=uplink_settings
+    )
     try:
         server.start()
         yield server
