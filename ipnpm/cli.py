@@ -37,7 +37,8 @@ def _configure_logging(debug: bool) -> None:
 @click.command(
     context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]},
     epilog="Environment: IPNPM_STORE, IPNPM_OFFLINE, IPNPM_NPM, IPNPM_DEBUG, IPNPM_KUBO_API, "
-    "IPNPM_GATEWAYS (comma-separated), IPNPM_SEED, IPNPM_JOBS.",
+    "IPNPM_GATEWAYS (comma-separated), IPNPM_SEED, IPNPM_JOBS, IPNPM_INDEXES. Config: "
+    '"ipnpm" key in package.json, $XDG_CONFIG_HOME/ipnpm/config.json; see `ipnpm ipfs config`.',
 )
 @click.option("--store", metavar="DIR", help="Content store (default ~/.cache/ipnpm).")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the upstream registry.")
@@ -54,7 +55,14 @@ def _configure_logging(debug: bool) -> None:
 @click.option(
     "--seed/--no-seed", default=None, help="Add upstream tarballs to Kubo, pinned (default on)."
 )
-@click.option("--jobs", type=int, metavar="N", help="Parallel prefetch downloads.")
+@click.option("--jobs", metavar="N", help="Parallel prefetch downloads.")
+@click.option(
+    "--index",
+    "indexes",
+    metavar="[@SCOPE=]NAME",
+    multiple=True,
+    help="Registry index (IPNS name), optionally only for scopes (repeatable).",
+)
 @click.version_option(__version__, "--version", prog_name="ipnpm", message="%(prog)s %(version)s")
 @click.argument("npm_args", nargs=-1, type=click.UNPROCESSED, metavar="NPM_COMMAND [NPM ARGS]...")
 def cli(  # noqa: PLR0917 - click passes one argument per option
@@ -65,7 +73,8 @@ def cli(  # noqa: PLR0917 - click passes one argument per option
     kubo: str | None,
     gateways: tuple[str, ...],
     seed: bool | None,
-    jobs: int | None,
+    jobs: str | None,
+    indexes: tuple[str, ...],
     npm_args: tuple[str, ...],
 ) -> int:
     """Run npm with every package fetched by IPFS CID, verified, and kept for offline use."""
@@ -80,6 +89,7 @@ def cli(  # noqa: PLR0917 - click passes one argument per option
             gateways=gateways,
             seed=seed,
             jobs=jobs,
+            indexes=indexes,
         )
         _configure_logging(settings.debug)
         if npm_args and npm_args[0] == "ipfs":

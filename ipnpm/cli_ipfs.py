@@ -32,6 +32,17 @@ def fetch(settings: Settings, as_json: bool) -> int:
     return fetch_only(settings, as_json=as_json)
 
 
+@ipfs.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_obj
+def config(settings: Settings, as_json: bool) -> int:
+    """Show ipnpm's effective settings and where each comes from
+    (command line > environment > package.json "ipnpm" key > user config file > default)."""
+    from ipnpm.maintenance import show_config
+
+    return show_config(settings, as_json=as_json)
+
+
 @ipfs.group()
 def store() -> None:
     """Inspect and repair the local content store."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import BinaryIO
 
 import click
@@ -44,4 +46,29 @@ def print_cids(files: Sequence[str]) -> int:
         except OSError as exc:
             raise IpnpmError(f"cannot read {name}: {exc.strerror}") from exc
         click.echo(f"{cid}  {name}")
+    return int(ExitCode.OK)
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [str(item) for item in value]
+    return value
+
+
+def show_config(settings: Settings, *, as_json: bool) -> int:
+    keys = [key for key in settings.origins if key != "debug"]
+    values = {key: _shown(getattr(settings, key)) for key in keys}
+    if as_json:
+        document = {
+            "settings": {k: {"value": values[k], "from": settings.origins[k]} for k in keys},
+            "files": [{"kind": f.kind, "path": str(f.path)} for f in settings.files],
+        }
+        click.echo(json.dumps(document, indent=2))
+        return int(ExitCode.OK)
+    for key in keys:
+        click.echo(f"{key} = {json.dumps(values[key])}  ({settings.origins[key]})")
+    for file in settings.files:
+        click.echo(f"# read {file.kind} config {file.path}")
     return int(ExitCode.OK)

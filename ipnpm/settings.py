@@ -1,20 +1,34 @@
-"""Resolve ipnpm's configuration in one place: CLI > IPNPM_* environment > defaults.
+"""Resolve ipnpm's configuration in one place.
 
-Each value remembers where it came from so that diagnostics can say why it has the value it has.
-The environment is read when ``resolve`` is called, never at import time.
+Precedence: command line > ``IPNPM_*`` environment > project (``"ipnpm"`` key in package.json)
+> user (``$XDG_CONFIG_HOME/ipnpm/config.json``) > defaults. Each value remembers where it came
+from, which ``ipnpm ipfs config`` shows. Nothing is read at import time.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from ipnpm.config_files import ConfigFile, project_file, user_file
 from ipnpm.errors import UsageError
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True)
+class IndexRef:
+    """A registry index (an IPNS name) and the scopes routed to it alone (none: the rest)."""
+
+    name: str
+    scopes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{'+'.join(self.scopes)}={self.name}" if self.scopes else self.name
 
 
 @dataclass(frozen=True)
@@ -29,7 +43,9 @@ class Settings:
     gateways: tuple[str, ...] = ()
     seed: bool = True  # add tarballs fetched from the upstream to Kubo, pinned
     jobs: int = 8  # parallel prefetch workers
+    indexes: tuple[IndexRef, ...] = ()
     origins: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[ConfigFile, ...] = ()
 
 
 def default_store(env: Mapping[str, str]) -> Path:
@@ -39,100 +55,139 @@ def default_store(env: Mapping[str, str]) -> Path:
     return base / "ipnpm"
 
 
-def parse_bool(name: str, text: str) -> bool:
-    lowered = text.strip().lower()
+def default_jobs() -> int:
+    # Fetching is latency-bound, not CPU-bound: a few workers per core, capped near npm's own
+    # 15 sockets per host times a couple of sources.
+    return max(8, min(32, 4 * (os.cpu_count() or 2)))
+
+
+# -- parsing one value, whatever its origin -------------------------------------------------
+
+
+def parse_bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = str(value).strip().lower()
     if lowered in _TRUE:
         return True
     if lowered in _FALSE:
         return False
     raise UsageError(
-        f"{name}={text!r} is not a yes/no value",
+        f"{name}={value!r} is not a yes/no value",
         hint=f"set {name} to one of 1, true, yes, on, 0, false, no, off",
     )
 
 
-def resolve(
-    *,
-    store: str | None = None,
-    offline: bool | None = None,
-    npm: str | None = None,
-    debug: bool | None = None,
-    kubo: str | None = None,
-    gateways: tuple[str, ...] = (),
-    seed: bool | None = None,
-    jobs: int | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
-    """Combine command-line values (``None`` = not given) with the environment and defaults."""
-    environ = os.environ if env is None else env
-    origins: dict[str, str] = {}
-
-    def pick_text(key: str, cli_value: str | None, env_name: str) -> str | None:
-        if cli_value is not None:
-            origins[key] = "command line"
-            return cli_value
-        if environ.get(env_name):
-            origins[key] = f"environment ({env_name})"
-            return environ[env_name]
-        origins[key] = "default"
-        return None
-
-    def pick_flag(key: str, cli_value: bool | None, env_name: str, default: bool = False) -> bool:
-        if cli_value is not None:
-            origins[key] = "command line"
-            return cli_value
-        if env_name in environ:
-            origins[key] = f"environment ({env_name})"
-            return parse_bool(env_name, environ[env_name])
-        origins[key] = "default"
-        return default
-
-    def pick_list(key: str, cli_value: tuple[str, ...], env_name: str) -> tuple[str, ...]:
-        if cli_value:
-            origins[key] = "command line"
-            return cli_value
-        if environ.get(env_name):
-            origins[key] = f"environment ({env_name})"
-            return tuple(item.strip() for item in environ[env_name].split(",") if item.strip())
-        origins[key] = "default"
-        return ()
-
-    store_text = pick_text("store", store, "IPNPM_STORE")
-    return Settings(
-        store=Path(store_text).expanduser() if store_text else default_store(environ),
-        offline=pick_flag("offline", offline, "IPNPM_OFFLINE"),
-        npm=pick_text("npm", npm, "IPNPM_NPM"),
-        debug=pick_flag("debug", debug, "IPNPM_DEBUG"),
-        kubo=_kubo_setting(pick_text("kubo", kubo, "IPNPM_KUBO_API")),
-        gateways=tuple(
-            _http_url("--gateway", url) for url in pick_list("gateways", gateways, "IPNPM_GATEWAYS")
-        ),
-        seed=pick_flag("seed", seed, "IPNPM_SEED", default=True),
-        jobs=_jobs(pick_text("jobs", None if jobs is None else str(jobs), "IPNPM_JOBS")),
-        origins=origins,
-    )
-
-
-def _http_url(option: str, text: str) -> str:
+def _http_url(name: str, value: object) -> str:
+    text = str(value)
     if not text.startswith(("http://", "https://")):
         raise UsageError(
-            f"{option} {text!r} is not an http(s) URL",
-            hint=f"give {option} as http://HOST:PORT (use 127.0.0.1, not localhost, for Kubo)",
+            f"{name} {text!r} is not an http(s) URL",
+            hint=f"give {name} as http://HOST:PORT (use 127.0.0.1, not localhost, for Kubo)",
         )
     return text.rstrip("/")
 
 
-def _kubo_setting(text: str | None) -> str:
-    if text is None or text in ("auto", "off"):
-        return text or "auto"
-    return _http_url("--kubo", text)
+def _kubo(name: str, value: object) -> str:
+    return str(value) if value in ("auto", "off") else _http_url(name, value)
 
 
-def _jobs(text: str | None) -> int:
-    if text is None:
-        # Fetching is latency-bound, not CPU-bound: a few workers per core, capped near
-        # npm's own 15 sockets per host times a couple of sources.
-        return max(8, min(32, 4 * (os.cpu_count() or 2)))
+def _jobs(name: str, value: object) -> int:
+    text = str(value)
     if not text.isdigit() or not 1 <= int(text) <= 256:
-        raise UsageError(f"jobs {text!r} is not a number from 1 to 256", hint="e.g. --jobs 16")
+        raise UsageError(f"{name} {text!r} is not a number from 1 to 256", hint="e.g. --jobs 16")
     return int(text)
+
+
+def _items(value: object) -> list[object]:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [item for item in str(value).replace(",", " ").split() if item]
+
+
+def _gateways(name: str, value: object) -> tuple[str, ...]:
+    return tuple(_http_url(name, item) for item in _items(value))
+
+
+def _index(name: str, item: object) -> IndexRef:
+    if isinstance(item, Mapping):
+        scopes = tuple(str(s) for s in item.get("scopes", ()))
+        ref = IndexRef(str(item.get("name", "")), scopes)
+    else:
+        scopes_text, sep, index_name = str(item).rpartition("=")
+        ref = IndexRef(index_name, tuple(s for s in scopes_text.split("+") if s) if sep else ())
+    if not ref.name or any(not s.startswith("@") or "/" in s for s in ref.scopes):
+        raise UsageError(
+            f"{name}: {item!r} is not an index",
+            hint="give an IPNS name (k51…), optionally with scopes: @acme=k51… or @a+@b=k51…",
+        )
+    return ref
+
+
+def _indexes(name: str, value: object) -> tuple[IndexRef, ...]:
+    return tuple(_index(name, item) for item in _items(value))
+
+
+def _store(_name: str, value: object) -> Path:
+    return Path(str(value)).expanduser()
+
+
+def _text(_name: str, value: object) -> str:
+    return str(value)
+
+
+# key -> (environment variable, parser, settable in a config file)
+_KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
+    "store": ("IPNPM_STORE", _store, True),
+    "offline": ("IPNPM_OFFLINE", parse_bool, False),
+    "npm": ("IPNPM_NPM", _text, True),
+    "debug": ("IPNPM_DEBUG", parse_bool, False),
+    "kubo": ("IPNPM_KUBO_API", _kubo, True),
+    "gateways": ("IPNPM_GATEWAYS", _gateways, True),
+    "seed": ("IPNPM_SEED", parse_bool, True),
+    "jobs": ("IPNPM_JOBS", _jobs, True),
+    "indexes": ("IPNPM_INDEXES", _indexes, True),
+}
+
+
+def _defaults(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "store": default_store(env), "offline": False, "npm": None, "debug": False,
+        "kubo": "auto", "gateways": (), "seed": True, "jobs": default_jobs(), "indexes": (),
+    }  # fmt: skip
+
+
+
+
+def _given(value: object) -> bool:
+    return value is not None and value != ()
+
+
+def resolve(
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    **cli: object,
+) -> Settings:
+    """Combine command-line values (``None``/empty = not given), the environment, the project
+    and user config files, and the defaults."""
+    environ = os.environ if env is None else env
+    unknown = set(cli) - set(_KEYS)
+    if unknown:
+        raise TypeError(f"unknown settings {sorted(unknown)}")
+    files = tuple(f for f in (project_file(cwd or Path.cwd()), user_file(environ)) if f)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    defaults = _defaults(environ)
+    for key, (variable, parse, in_files) in _KEYS.items():
+        if _given(cli.get(key)):
+            values[key], origins[key] = parse(f"--{key}", cli[key]), "command line"
+        elif environ.get(variable, "") != "" or (variable in environ and parse is parse_bool):
+            values[key] = parse(variable, environ[variable])
+            origins[key] = f"environment ({variable})"
+        elif in_files and (found := next((f for f in files if key in f.values), None)):
+            values[key] = parse(f"{key} in {found.path}", found.values[key])
+            origins[key] = f"{found.kind} ({found.path})"
+        else:
+            values[key], origins[key] = defaults[key], "default"
+    return Settings(**values, origins=origins, files=files)

@@ -43,5 +43,5 @@ def test_settings_from_the_environment() -> None:
     assert settings.origins["kubo"] == "environment (IPNPM_KUBO_API)"
     with pytest.raises(UsageError, match="--gateway"):
         resolve(gateways=("localhost:8080",), env={})
-    with pytest.raises(UsageError, match="jobs"):
+    with pytest.raises(UsageError, match="IPNPM_JOBS"):
         resolve(env={"IPNPM_JOBS": "zero"})
