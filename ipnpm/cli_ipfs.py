@@ -44,6 +44,44 @@ def config(settings: Settings, as_json: bool) -> int:
 
 
 @ipfs.group()
+def index() -> None:
+    """Publish and resolve registry indexes (a signed list of hashes on IPFS)."""
+
+
+@index.command("add")
+@click.argument("specs", nargs=-1, required=True, metavar="LOCKFILE|PKG[@RANGE]...")
+@click.pass_obj
+def index_add(settings: Settings, specs: tuple[str, ...]) -> int:
+    """Mirror packages from the upstream into Kubo (pinned) and into the index (Kubo MFS
+    /ipnpm-index); prints the new index root."""
+    from ipnpm.index import commands
+
+    return commands.add(settings, specs)
+
+
+@index.command("publish")
+@click.option("--key", required=True, help="Kubo key to sign with (created if missing).")
+@click.option("--lifetime", default="48h", show_default=True, help="How long the record is valid.")
+@click.option("--ttl", default="5m", show_default=True, help="How long clients may cache it.")
+@click.pass_obj
+def index_publish(settings: Settings, key: str, lifetime: str, ttl: str) -> int:
+    """Publish the index root under the key's IPNS name; prints the k51… name."""
+    from ipnpm.index import commands
+
+    return commands.publish(settings, key, lifetime, ttl)
+
+
+@index.command("resolve")
+@click.argument("name")
+@click.pass_obj
+def index_resolve(settings: Settings, name: str) -> int:
+    """Print the current root of the index NAME, after verifying its IPNS record."""
+    from ipnpm.index import commands
+
+    return commands.resolve(settings, name)
+
+
+@ipfs.group()
 def store() -> None:
     """Inspect and repair the local content store."""
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ipnpm.cidlock import CidLock
 from ipnpm.fetch import Fetcher
+from ipnpm.index.client import IndexSet
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.lockfile import LockedTarball, Lockfile
 from ipnpm.runlog import RunLog
@@ -28,6 +29,7 @@ class RunContext:
     lockfile: Lockfile | None = None
     lockfile_first: bool = False  # answer packuments from the lockfile (ci, offline)
     cids: CidLock | None = None  # ipnpm-lock.json: integrity -> CID
+    indexes: IndexSet | None = None  # registry indexes, with scope routing
     project: Path = field(default_factory=Path.cwd)
     env: Mapping[str, str] = field(default_factory=dict)
 
@@ -44,7 +46,15 @@ class RunContext:
         if cid is None and integrity:
             cid = self.store.cid_for(integrity)
         primary, *fallbacks = self.tarball_urls(name, version, path)
-        return Want(name, version, integrity, url=primary, cid=cid, alt_urls=tuple(fallbacks))
+        private = self.indexes is not None and self.indexes.is_private(name)
+        return Want(
+            name, version, integrity, url=primary, cid=cid, alt_urls=tuple(fallbacks),
+            private=private,
+        )  # fmt: skip
+
+    def resolve_cid(self, want: Want) -> str | None:
+        """The CID of a tarball nobody named one for: from the indexes (lazily, per fetch)."""
+        return self.indexes.cid_for(want.name, want.integrity) if self.indexes else None
 
     def locked_wants(self) -> list[Want]:
         """A Want for every registry tarball of the lockfile that npm installs on this machine."""

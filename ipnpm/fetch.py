@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 
@@ -36,11 +36,13 @@ class Fetcher:
         log: RunLog,
         *,
         on_new: Callable[[StoredObject, str], None] | None = None,
+        resolve_cid: Callable[[Want], str | None] | None = None,
     ) -> None:
         self.store = store
         self.sources = sources
         self.log = log
         self.on_new = on_new  # told about content that came from outside IPFS (seeding)
+        self.resolve_cid = resolve_cid  # finds a CID (indexes) when the want has none
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[Fetched]] = {}
 
@@ -91,6 +93,11 @@ class Fetcher:
         failures: list[str] = []
         found = self._from_store(want, failures)
         for source in [] if found else self.sources:
+            if want.private and not source.by_cid:
+                failures.append(f"{source.name}: not asked (scope bound to a private index)")
+                continue
+            if source.by_cid and want.cid is None and self.resolve_cid is not None:
+                want = replace(want, cid=self.resolve_cid(want))
             try:
                 chunks = source.open(want)
                 if chunks is None:

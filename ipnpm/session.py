@@ -11,13 +11,16 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from ipnpm.cidlock import FILENAME, CidLock, read_cidlock
 from ipnpm.context import RunContext
 from ipnpm.errors import LockfileError, MissingContentError
 from ipnpm.fetch import Fetcher
+from ipnpm.index.client import Index, IndexSet
+from ipnpm.index.files import IndexFiles
+from ipnpm.index.records import RecordCache, RecordResolver
 from ipnpm.kubo import KuboClient, discover
 from ipnpm.npm.commands import LOCKFILE_COMMANDS
 from ipnpm.npm.config import project_root, read_npm_config
@@ -26,7 +29,7 @@ from ipnpm.npm.overrides import apply_overrides
 from ipnpm.runlog import RunLog
 from ipnpm.seeding import Seeder
 from ipnpm.settings import Settings
-from ipnpm.sources import Source
+from ipnpm.sources import Source, Want
 from ipnpm.sources.kubo import KuboSource
 from ipnpm.sources.upstream import UpstreamSource
 from ipnpm.store import Store
@@ -113,6 +116,27 @@ def _warn_incomplete(cids: CidLock | None, lockfile: Lockfile | None) -> None:
         )
 
 
+def _indexes(
+    settings: Settings, store: Store, kubo_url: str | None, log: RunLog
+) -> IndexSet | None:
+    if not settings.indexes:
+        return None
+    kubo = KuboClient(kubo_url) if kubo_url else None
+    resolver = RecordResolver(
+        RecordCache(store.root), kubo=kubo, gateways=settings.gateways, offline=settings.offline
+    )
+    files = IndexFiles(store.root, kubo=kubo, gateways=settings.gateways, offline=settings.offline)
+    indexes = IndexSet([Index(ref, resolver, files, log) for ref in settings.indexes])
+    indexes.resolve_all()  # a bad, rolled-back or expired record fails here, before npm runs
+    return indexes
+
+
+def _cid_resolver(indexes: IndexSet | None) -> Callable[[Want], str | None] | None:
+    if indexes is None:
+        return None
+    return lambda want: indexes.cid_for(want.name, want.integrity)
+
+
 @contextlib.contextmanager
 def open_session(
     settings: Settings,
@@ -144,16 +168,24 @@ def open_session(
         seeder = None
         if kubo_url and settings.seed:
             seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log))
+        indexes = _indexes(settings, store, kubo_url, log)
         yield RunContext(
             secret=secrets.token_urlsafe(32),
             config=config,
             store=store,
-            fetcher=Fetcher(store, sources, log, on_new=seeder.seed if seeder else None),
+            fetcher=Fetcher(
+                store,
+                sources,
+                log,
+                on_new=seeder.seed if seeder else None,
+                resolve_cid=_cid_resolver(indexes),
+            ),
             log=log,
             upstream=upstream,
             lockfile=lockfile,
             lockfile_first=_lockfile_first(command, lockfile),
             cids=cids,
+            indexes=indexes,
             project=project,
             env=env,
         )

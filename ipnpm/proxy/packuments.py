@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +61,21 @@ def from_lockfile(name: str, locked: Iterable[LockedTarball], registry: str) -> 
     return json.dumps(document).encode()
 
 
+def from_index(name: str, document: dict[str, Any], registry: str) -> bytes:
+    """An index packument as npm should see it: each tarball URL on the user's registry.
+
+    npm records that URL in the lockfile, exactly as if the registry had answered, and sends
+    the download to the proxy (replace-registry-host), where the index's CID is used.
+    """
+    versions = document.get("versions") or {}
+    for version, manifest in versions.items():
+        if isinstance(manifest, dict):
+            dist = dict(manifest.get("dist") or {})
+            dist["tarball"] = _default_tarball(registry, name, version)
+            manifest["dist"] = dist
+    return json.dumps(document).encode()
+
+
 def _default_tarball(registry: str, name: str, version: str) -> str:
     return f"{registry}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
 
@@ -74,33 +89,54 @@ class Packuments:
         self.context = context
 
     def answer(self, name: str, accept: str) -> Answer:
+        """The first of: the lockfile (ci, offline), an index, the upstream, ipnpm's cache,
+        the lockfile again (upstream down), else 404."""
         abbreviated = ABBREVIATED in accept
         context = self.context
-        locked = context.lockfile.by_name.get(name) if context.lockfile else None
-        if locked and (context.lockfile_first or context.upstream is None):
-            registry = context.config.registry_for(name)
-            return Answer(200, from_lockfile(name, locked, registry), source="lockfile")
-        if context.upstream is not None:
-            online = self._from_upstream(name, accept, abbreviated)
-            if online is not None:
-                return online
-        cached = self._from_cache(name, abbreviated)
-        if cached is not None:
-            return cached
-        if locked:
-            registry = context.config.registry_for(name)
-            return Answer(200, from_lockfile(name, locked, registry), source="lockfile")
+        first = context.lockfile_first or context.upstream is None
+        steps: tuple[Callable[[], Answer | None], ...] = (
+            lambda: self._from_lockfile(name) if first else None,
+            lambda: self._from_index(name),
+            lambda: self._from_upstream(name, accept, abbreviated),
+            lambda: self._from_cache(name, abbreviated),
+            lambda: self._from_lockfile(name),
+        )
+        for step in steps:
+            found = step()
+            if found is not None:
+                return found
         where = (
             "offline, and it is" if context.upstream is None else "the upstream failed and it is"
         )
         return not_found(f"ipnpm: {name}: {where} not in ipnpm's cache")
 
+    def _from_lockfile(self, name: str) -> Answer | None:
+        lockfile = self.context.lockfile
+        locked = lockfile.by_name.get(name) if lockfile else None
+        if not locked:
+            return None
+        registry = self.context.config.registry_for(name)
+        return Answer(200, from_lockfile(name, locked, registry), source="lockfile")
+
+    def _from_index(self, name: str) -> Answer | None:
+        indexes = self.context.indexes
+        if indexes is None:
+            return None
+        indexed = indexes.packument(name)
+        if indexed is not None:
+            registry = self.context.config.registry_for(name)
+            return Answer(200, from_index(name, indexed[1], registry), source="index")
+        if indexes.is_private(name):  # never ask anyone else about a private scope
+            return not_found(f"ipnpm: {name} is not in the index of its scope")
+        return None
+
     def _host(self, name: str) -> str:
         return urlsplit(self.context.config.registry_for(name)).netloc
 
     def _from_upstream(self, name: str, accept: str, abbreviated: bool) -> Answer | None:
-        """The upstream's answer; ``None`` when it could not be reached (fall back to cache)."""
-        assert self.context.upstream is not None
+        """The upstream's answer; ``None`` when offline or unreachable (fall back to cache)."""
+        if self.context.upstream is None:
+            return None
         url = self.context.config.registry_for(name) + escape_name(name)
         try:
             response = self.context.upstream.request("GET", url, headers={"Accept": accept})

@@ -19,6 +19,7 @@ class Want:
     cid: str | None = None  # the unixfs-v1-2025 CID, when known
     alt_urls: tuple[str, ...] = ()  # more upstream URLs to try when ``url`` has no such file
     optional: bool = False  # npm may skip it (optional dependency): a miss is no failure
+    private: bool = False  # its scope is bound to an index: IPFS sources only, never upstream
 
     @property
     def spec(self) -> str:

@@ -57,7 +57,14 @@ def corrupt_car(car: bytes) -> bytes:
 
 
 @contextlib.contextmanager
-def corrupting_gateway(upstream_gateway_url: str) -> Iterator[BadServer]:
+def recording_gateway(upstream_gateway_url: str) -> Iterator[BadServer]:
+    """An honest gateway in front of a real one that records every path asked of it."""
+    with corrupting_gateway(upstream_gateway_url, corrupt=False) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def corrupting_gateway(upstream_gateway_url: str, *, corrupt: bool = True) -> Iterator[BadServer]:
     """A trustless gateway in front of a real one that corrupts every block it passes on."""
     upstream = upstream_gateway_url.rstrip("/")
     server = BadServer()
@@ -76,9 +83,11 @@ def corrupting_gateway(upstream_gateway_url: str) -> Iterator[BadServer]:
                 self._reply(502, "text/plain", b"upstream gateway failed")
                 return
             body, kind = answer.content, answer.headers.get("Content-Type", "")
-            if answer.status_code == 200 and kind.startswith("application/vnd.ipld.car"):
+            if not corrupt or answer.status_code != 200:
+                pass
+            elif kind.startswith("application/vnd.ipld.car"):
                 body = corrupt_car(body)
-            elif answer.status_code == 200:
+            elif kind.startswith("application/vnd.ipld.raw"):
                 body = flip_byte(body)
             self._reply(answer.status_code, kind or "application/octet-stream", body)
 

@@ -1,0 +1,194 @@
+"""The publisher's side: ``ipnpm ipfs index add`` mirrors packages from the upstream into Kubo
+(verified, pinned, with ipnpm's CID profile) and into the index; ``index publish`` signs the
+index root under an IPNS name."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+
+from ipnpm.context import RunContext
+from ipnpm.errors import MissingContentError, UsageError
+from ipnpm.index import FORMAT, ROOT_FILE, integrity_key, integrity_shard, packument_path
+from ipnpm.index.mfs import MfsIndex
+from ipnpm.kubo import KuboClient, KuboError
+from ipnpm.npm.lockfile import read_lockfile
+from ipnpm.proxy.paths import escape_name
+from ipnpm.sources import Want
+
+
+@dataclass(frozen=True)
+class Mirrored:
+    name: str
+    version: str
+    integrity: str
+    cid: str
+
+
+def _semver_key(version: str) -> tuple[tuple[int, ...], int, str]:
+    core, _, pre = version.partition("-")
+    return tuple(int(x) for x in re.findall(r"\d+", core)[:3]), 0 if pre else 1, pre
+
+
+def _specs_from_args(context: RunContext, npm: str, args: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, version) pairs: every tarball of a lockfile, or what npm resolves a spec to."""
+    pairs: list[tuple[str, str]] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_file():
+            pairs += [(t.name, t.version) for t in read_lockfile(path).tarballs]
+            continue
+        pairs += [(_name_of(arg), version) for version in _npm_versions(context, npm, arg)]
+    return sorted(set(pairs))
+
+
+def _name_of(spec: str) -> str:
+    at = spec.find("@", 1)
+    return spec if at == -1 else spec[:at]
+
+
+def _npm_versions(context: RunContext, npm: str, spec: str) -> list[str]:
+    # npm's own semver resolves the range exactly as an install would.
+    registry = context.config.registry_for(_name_of(spec))
+    result = subprocess.run(
+        [npm, "view", spec, "version", "--json", f"--registry={registry}"],
+        capture_output=True, text=True, check=False, env=dict(context.env), timeout=120,
+    )  # fmt: skip
+    if result.returncode != 0 or not result.stdout.strip():
+        raise UsageError(f"no published version matches {spec!r}", hint="check the name and range")
+    found = json.loads(result.stdout)
+    return [found] if isinstance(found, str) else [str(v) for v in found]
+
+
+def _packument(context: RunContext, name: str) -> dict[str, Any]:
+    if context.upstream is None:
+        raise UsageError("index add mirrors from the upstream registry: not with --offline")
+    url = context.config.registry_for(name) + escape_name(name)
+    try:
+        response = context.upstream.request("GET", url, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise MissingContentError(f"upstream unreachable for {name}: {exc}") from exc
+    if response.status_code != 200:
+        raise MissingContentError(f"upstream answered HTTP {response.status_code} for {name}")
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def _mirror_one(
+    context: RunContext, kubo: KuboClient, name: str, version: str, manifest: Mapping[str, Any]
+) -> Mirrored:
+    dist = manifest.get("dist") or {}
+    integrity = str(dist.get("integrity") or "")
+    want = Want(name, version, integrity or None, url=str(dist.get("tarball") or "") or None)
+    fetched = context.fetcher.get(want, purpose="index")  # verified against npm's integrity
+    with fetched.stored.path.open("rb") as handle:
+        added = kubo.call(
+            "add",
+            options={"cid-version": "1", "raw-leaves": "true", "chunker": "size-1048576",
+                     "pin": "true", "quieter": "true"},
+            files={"file": handle},
+        ).json()["Hash"]  # fmt: skip
+    if added != fetched.stored.cid:
+        raise KuboError(f"Kubo computed {added} for {name}@{version}, ipnpm {fetched.stored.cid}")
+    return Mirrored(name, version, integrity or fetched.stored.sha512, fetched.stored.cid)
+
+
+def _merge_packument(
+    existing: dict[str, Any] | None, upstream: Mapping[str, Any], mirrored: Iterable[Mirrored]
+) -> dict[str, Any]:
+    document = existing or {"name": upstream["name"], "versions": {}, "dist-tags": {}, "time": {}}
+    for item in mirrored:
+        manifest = dict(upstream["versions"][item.version])
+        manifest["dist"] = {
+            **manifest.get("dist", {}),
+            "cid": item.cid,
+            "integrity": item.integrity,
+        }
+        document["versions"][item.version] = manifest
+        if item.version in (upstream.get("time") or {}):
+            document.setdefault("time", {})[item.version] = upstream["time"][item.version]
+    versions = list(document["versions"])
+    latest = (upstream.get("dist-tags") or {}).get("latest")
+    document["dist-tags"]["latest"] = (
+        latest if latest in versions else max(versions, key=_semver_key)
+    )
+    for key in ("description", "license", "repository", "homepage"):
+        if key in upstream:
+            document[key] = upstream[key]
+    return document
+
+
+def index_add(
+    context: RunContext, npm: str, kubo: KuboClient, args: Sequence[str], jobs: int
+) -> int:
+    pairs = _specs_from_args(context, npm, args)
+    packuments = {name: _packument(context, name) for name in sorted({n for n, _ in pairs})}
+    mfs = MfsIndex(kubo)
+    mfs.ensure()
+
+    def mirror(pair: tuple[str, str]) -> Mirrored | str:
+        name, version = pair
+        manifest = (packuments[name].get("versions") or {}).get(version)
+        if manifest is None:
+            return f"{name}@{version}: not published upstream"
+        try:
+            return _mirror_one(context, kubo, name, version, manifest)
+        except (MissingContentError, KuboError, requests.RequestException) as exc:
+            return f"{name}@{version}: {getattr(exc, 'message', exc)}"
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(mirror, pairs))
+    done = [r for r in results if isinstance(r, Mirrored)]
+    failed = [r for r in results if isinstance(r, str)]
+    _write_index(mfs, packuments, done)
+    root = mfs.root()
+    for line in failed:
+        click.echo(f"ipnpm: not indexed: {line}", err=True)
+    click.echo(f"ipnpm: indexed {len(done)} versions of {len({m.name for m in done})} packages; "
+               f"index root {root}", err=True)  # fmt: skip
+    click.echo(root)
+    return 6 if failed else 0
+
+
+def _write_index(mfs: MfsIndex, packuments: Mapping[str, Any], done: Sequence[Mirrored]) -> None:
+    by_name: dict[str, list[Mirrored]] = defaultdict(list)
+    by_shard: dict[str, dict[str, str]] = defaultdict(dict)
+    for item in done:
+        by_name[item.name].append(item)
+        key = integrity_key(item.integrity)
+        if key:
+            by_shard[integrity_shard(key)][key] = item.cid
+    for name, items in sorted(by_name.items()):
+        path = packument_path(name)
+        mfs.write_json(path, _merge_packument(mfs.read_json(path), packuments[name], items))
+    for shard, entries in sorted(by_shard.items()):
+        mfs.write_json(shard, {**(mfs.read_json(shard) or {}), **entries})
+    summary = mfs.read_json(ROOT_FILE) or {"format": FORMAT, "cidProfile": "unixfs-v1-2025"}
+    summary["versions"] = int(summary.get("versions", 0)) + len(done)  # approximate on re-adds
+    mfs.write_json(ROOT_FILE, summary)
+
+
+def index_publish(kubo: KuboClient, key: str, *, lifetime: str, ttl: str) -> int:
+    root = MfsIndex(kubo).root()
+    names = {k["Name"]: k["Id"] for k in kubo.call("key/ls", options={"l": "true"}).json()["Keys"]}
+    if key not in names:
+        kubo.call("key/gen", key, options={"type": "ed25519"})
+        click.echo(f"ipnpm: created Kubo key {key!r}", err=True)
+    options = {"key": key, "allow-offline": "true", "lifetime": lifetime, "ttl": ttl,
+               "ipns-base": "base36"}  # fmt: skip
+    published = kubo.call("name/publish", f"/ipfs/{root}", options=options, read_timeout=120).json()
+    click.echo(
+        f"ipnpm: published index root {root} (record lifetime {lifetime}, ttl {ttl})", err=True
+    )
+    click.echo(published["Name"])
+    return 0

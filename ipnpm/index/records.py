@@ -1,0 +1,153 @@
+"""Resolve an index's IPNS name to its root, verifying the record in ipnpm itself.
+
+The record comes from Kubo (``name/get``) or a trustless gateway (``?format=ipns-record``);
+either way ipnpm checks the signature, validity and size, refuses a rollback to a lower
+sequence, and keeps the record so that an offline run can go on with it until it expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from ipnpm.errors import IpnpmError, MissingContentError
+from ipnpm.ipfs.ipns import IpnsError, IpnsRecord, SequenceGuard, verify_record
+from ipnpm.kubo import KuboClient, KuboError
+
+
+class IndexError_(IpnpmError):
+    """An index could not be resolved or its record is not acceptable."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    name: str
+    root: str
+    record: IpnsRecord
+    cached: bool  # True when the record came from ipnpm's cache, not the network
+
+
+def _fetch_kubo(client: KuboClient, name: str) -> bytes:
+    return client.call("name/get", name, read_timeout=30.0).content
+
+
+def _fetch_gateway(url: str, name: str) -> bytes:
+    response = requests.get(
+        f"{url}/ipns/{quote(name)}?format=ipns-record",
+        headers={"Accept": "application/vnd.ipfs.ipns-record"},
+        timeout=(5.0, 30.0),
+    )
+    if response.status_code != 200:
+        raise IndexError_(f"gateway {url} answered HTTP {response.status_code} for /ipns/{name}")
+    return response.content[: 10 * 1024 + 1]  # verify_record refuses anything larger
+
+
+class RecordCache:
+    """``<store>/indexes/<name>.json``: the last verified record and when it was fetched."""
+
+    def __init__(self, store_root: Path) -> None:
+        self.directory = store_root / "indexes"
+        self.guard = SequenceGuard(self.directory / "sequences.json")
+
+    def _path(self, name: str) -> Path:
+        return self.directory / f"{name}.json"
+
+    def load(self, name: str) -> tuple[bytes, float] | None:
+        try:
+            data = json.loads(self._path(name).read_text())
+            return base64.b64decode(data["record"]), float(data["fetched"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def save(self, name: str, raw: bytes) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        partial = self._path(name).with_suffix(".partial")
+        document = {"record": base64.b64encode(raw).decode(), "fetched": time.time()}
+        partial.write_text(json.dumps(document))
+        partial.replace(self._path(name))
+
+
+def _root_of(record: IpnsRecord) -> str:
+    cid = record.value_cid()
+    if cid is None:
+        raise IndexError_(f"index {record.name} points at {record.value!r}, not an /ipfs/ root")
+    return str(cid)
+
+
+class RecordResolver:
+    def __init__(
+        self,
+        cache: RecordCache,
+        *,
+        kubo: KuboClient | None,
+        gateways: Sequence[str],
+        offline: bool,
+    ) -> None:
+        self.cache = cache
+        self.kubo = kubo
+        self.gateways = tuple(gateways)
+        self.offline = offline
+
+    def resolve(self, name: str, *, refresh: bool = False) -> Resolved:
+        """The index's current root. Within the record's TTL the cached record is used as is."""
+        cached = self.cache.load(name)
+        now = datetime.now(UTC)
+        if cached is not None and not refresh:
+            record = self._verified(name, cached[0], now, cached=True)
+            within_ttl = time.time() - cached[1] < (record.ttl.total_seconds() if record else 0)
+            # Offline, a still-valid record is used past its TTL: better than no index at all.
+            if record is not None and (within_ttl or self.offline):
+                return Resolved(name, _root_of(record), record, cached=True)
+        failures: list[str] = []
+        if not self.offline or cached is None:
+            fresh = self._fetch(name, failures)
+            if fresh is not None:
+                record = verify_record(name, fresh, now=now)  # raises on any defect
+                self.cache.guard.check(name, record)
+                self.cache.save(name, fresh)
+                return Resolved(name, _root_of(record), record, cached=False)
+        if cached is not None:
+            record = self._verified(name, cached[0], now, cached=True, fail=True)
+            assert record is not None
+            return Resolved(name, _root_of(record), record, cached=True)
+        why = "; ".join(failures) or "offline, and it was never resolved on this machine"
+        raise MissingContentError(
+            f"cannot resolve index {name}: {why}",
+            hint="give a Kubo (--kubo) or a gateway (--gateway) that can reach its publisher",
+        )
+
+    def _verified(
+        self, name: str, raw: bytes, now: datetime, *, cached: bool, fail: bool = False
+    ) -> IpnsRecord | None:
+        try:
+            return verify_record(name, raw, now=now)
+        except IpnsError as exc:
+            if fail:
+                where = "cached " if cached else ""
+                raise IndexError_(
+                    f"the {where}record of index {name} is no longer usable: {exc}",
+                    hint="connect to a Kubo or gateway that can refresh it",
+                ) from exc
+            return None
+
+    def _fetch(self, name: str, failures: list[str]) -> bytes | None:
+        attempts: list[tuple[str, Callable[[], bytes]]] = []
+        kubo = self.kubo
+        if kubo is not None:
+            attempts.append((f"kubo {kubo.api_url}", lambda: _fetch_kubo(kubo, name)))
+        for url in self.gateways:
+            attempts.append((f"gateway {url}", lambda url=url: _fetch_gateway(url, name)))  # type: ignore[misc]
+        for label, attempt in attempts:
+            try:
+                return attempt()
+            except (KuboError, IndexError_, requests.RequestException) as exc:
+                failures.append(f"{label}: {exc}")
+        return None
