@@ -48,9 +48,14 @@ class RunContext:
         primary, *fallbacks = self.tarball_urls(name, version, path)
         private = self.indexes is not None and self.indexes.is_private(name)
         return Want(
-            name, version, integrity, url=primary, cid=cid, alt_urls=tuple(fallbacks),
+            name,
+            version,
+            integrity,
+            url=primary,
+            cid=cid,
+            alt_urls=tuple(fallbacks),
             private=private,
-        )  # fmt: skip
+        )
 
     def resolve_cid(self, want: Want) -> str | None:
         """The CID of a tarball nobody named one for: from the indexes (lazily, per fetch)."""

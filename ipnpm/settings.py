@@ -152,11 +152,16 @@ _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
 
 def _defaults(env: Mapping[str, str]) -> dict[str, Any]:
     return {
-        "store": default_store(env), "offline": False, "npm": None, "debug": False,
-        "kubo": "auto", "gateways": (), "seed": True, "jobs": default_jobs(), "indexes": (),
-    }  # fmt: skip
-
-
+        "store": default_store(env),
+        "offline": False,
+        "npm": None,
+        "debug": False,
+        "kubo": "auto",
+        "gateways": (),
+        "seed": True,
+        "jobs": default_jobs(),
+        "indexes": (),
+    }
 
 
 def _given(value: object) -> bool:

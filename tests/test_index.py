@@ -20,14 +20,34 @@ from tests.support.verdaccio import Verdaccio
 NPM_FLAGS = ["--ignore-scripts", "--no-audit", "--no-fund"]
 
 
-def _publish(npm_env: NpmEnv, kubo: KuboNode, cwd: Path, specs: list[str], *, ttl: str = "5m",
-             lifetime: str = "48h", key: str = "index") -> str:  # fmt: skip
+def _publish(
+    npm_env: NpmEnv,
+    kubo: KuboNode,
+    cwd: Path,
+    specs: list[str],
+    *,
+    ttl: str = "5m",
+    lifetime: str = "48h",
+    key: str = "index",
+) -> str:
     added = npm_env.run_ipnpm(["--kubo", kubo.api_url, "ipfs", "index", "add", *specs], cwd)
     assert added.returncode == 0, describe(added)
     published = npm_env.run_ipnpm(
-        ["--kubo", kubo.api_url, "ipfs", "index", "publish", "--key", key, "--ttl", ttl,
-         "--lifetime", lifetime], cwd,
-    )  # fmt: skip
+        [
+            "--kubo",
+            kubo.api_url,
+            "ipfs",
+            "index",
+            "publish",
+            "--key",
+            key,
+            "--ttl",
+            ttl,
+            "--lifetime",
+            lifetime,
+        ],
+        cwd,
+    )
     assert published.returncode == 0, describe(published)
     name = published.stdout.strip()
     assert name.startswith("k51"), published.stdout
@@ -69,15 +89,29 @@ def test_two_indexes_route_scopes_and_never_leak(
 ) -> None:
     with kubo_node(tmp_path / "pub") as pub, kubo_node(tmp_path / "priv") as priv:
         priv.rpc("swarm/connect", pub.multiaddr())
-        public_name = _publish(npm_env, pub, tmp_path, ["ipnpm-fixture-c@2.0.0",
-                               "ipnpm-fixture-a@1.0.0", "ipnpm-fixture-b@^1"], key="public")  # fmt: skip
-        private_name = _publish(npm_env, priv, tmp_path, ["@acme/secret@1.0.0",
-                                "ipnpm-fixture-b@1.1.0"], key="acme")  # fmt: skip
+        public_name = _publish(
+            npm_env,
+            pub,
+            tmp_path,
+            ["ipnpm-fixture-c@2.0.0", "ipnpm-fixture-a@1.0.0", "ipnpm-fixture-b@^1"],
+            key="public",
+        )
+        private_name = _publish(
+            npm_env, priv, tmp_path, ["@acme/secret@1.0.0", "ipnpm-fixture-b@1.1.0"], key="acme"
+        )
         project = make_project(tmp_path / "project", {})
         marks = verdaccio.mark(), private_verdaccio.mark()
         with recording_gateway(pub.gateway_url) as gateway:
-            args = ["--kubo", "off", "--gateway", gateway.url,
-                    "--index", f"@acme={private_name}", "--index", public_name]  # fmt: skip
+            args = [
+                "--kubo",
+                "off",
+                "--gateway",
+                gateway.url,
+                "--index",
+                f"@acme={private_name}",
+                "--index",
+                public_name,
+            ]
             result = npm_env.run_ipnpm(
                 [*args, "install", "@acme/secret", "ipnpm-fixture-c"], project
             )
@@ -108,8 +142,14 @@ def _root_of(npm_env: NpmEnv, name: str) -> str:
 
 def test_republish_ttl_and_offline_cache(npm_env: NpmEnv, tmp_path: Path) -> None:
     with kubo_node(tmp_path / "pub") as pub:
-        name = _publish(npm_env, pub, tmp_path, ["ipnpm-fixture-a@1.0.0", "ipnpm-fixture-b@1.1.0"],
-                        ttl="2s", lifetime="12s")  # fmt: skip
+        name = _publish(
+            npm_env,
+            pub,
+            tmp_path,
+            ["ipnpm-fixture-a@1.0.0", "ipnpm-fixture-b@1.1.0"],
+            ttl="2s",
+            lifetime="12s",
+        )
         first = make_project(tmp_path / "first", {})
         args = ["--kubo", "off", "--gateway", pub.gateway_url, "--index", name]
         result = npm_env.run_ipnpm([*args, "install", "ipnpm-fixture-a"], first)

@@ -118,8 +118,14 @@ def test_ipfs_fetch_live_line_on_a_terminal(npm_env: NpmEnv, tmp_path: Path) -> 
     project = _locked(npm_env, tmp_path / "p", DEPS)
     env = npm_env.env()
     env.pop("CI", None)
-    child = pexpect.spawn(sys.executable, ["-m", "ipnpm", "ipfs", "fetch"], cwd=str(project),
-                          env=env, encoding="utf-8", timeout=120)  # fmt: skip
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "ipnpm", "ipfs", "fetch"],
+        cwd=str(project),
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before

@@ -224,9 +224,11 @@ def test_found(adapter: Adapter, tarballs: dict[str, Tarball], spec: str, tmp_pa
     assert data == tarball.data
     store = Store(tmp_path / "store").open()
     stored = store.ingest(
-        [data], expected=tarball.want.integrity, source=source.name,
+        [data],
+        expected=tarball.want.integrity,
+        source=source.name,
         expected_cid=tarball.want.cid if source.by_cid else None,
-    )  # fmt: skip
+    )
     assert stored.cid == tarball.want.cid
     assert stored.path.read_bytes() == tarball.data
 

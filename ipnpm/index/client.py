@@ -49,9 +49,13 @@ class Index:
     def _announce(self, resolved: Resolved) -> None:
         until = resolved.record.validity.strftime("%Y-%m-%d %H:%M UTC")
         self.log.event(
-            "index", name=resolved.name, root=resolved.root, cached=resolved.cached,
-            sequence=resolved.record.sequence, valid_until=until,
-        )  # fmt: skip
+            "index",
+            name=resolved.name,
+            root=resolved.root,
+            cached=resolved.cached,
+            sequence=resolved.record.sequence,
+            valid_until=until,
+        )
         if resolved.cached and self.resolver.offline:
             print(
                 f"ipnpm: index {resolved.name}: offline, using the cached record "

@@ -62,8 +62,12 @@ def _npm_versions(context: RunContext, npm: str, spec: str) -> list[str]:
     registry = context.config.registry_for(_name_of(spec))
     result = subprocess.run(
         [npm, "view", spec, "version", "--json", f"--registry={registry}"],
-        capture_output=True, text=True, check=False, env=dict(context.env), timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(context.env),
+        timeout=120,
+    )
     if result.returncode != 0 or not result.stdout.strip():
         raise UsageError(f"no published version matches {spec!r}", hint="check the name and range")
     found = json.loads(result.stdout)
@@ -94,10 +98,15 @@ def _mirror_one(
     with fetched.stored.path.open("rb") as handle:
         added = kubo.call(
             "add",
-            options={"cid-version": "1", "raw-leaves": "true", "chunker": "size-1048576",
-                     "pin": "true", "quieter": "true"},
+            options={
+                "cid-version": "1",
+                "raw-leaves": "true",
+                "chunker": "size-1048576",
+                "pin": "true",
+                "quieter": "true",
+            },
             files={"file": handle},
-        ).json()["Hash"]  # fmt: skip
+        ).json()["Hash"]
     if added != fetched.stored.cid:
         raise KuboError(f"Kubo computed {added} for {name}@{version}, ipnpm {fetched.stored.cid}")
     return Mirrored(name, version, integrity or fetched.stored.sha512, fetched.stored.cid)
@@ -154,8 +163,11 @@ def index_add(
     root = mfs.root()
     for line in failed:
         click.echo(f"ipnpm: not indexed: {line}", err=True)
-    click.echo(f"ipnpm: indexed {len(done)} versions of {len({m.name for m in done})} packages; "
-               f"index root {root}", err=True)  # fmt: skip
+    click.echo(
+        f"ipnpm: indexed {len(done)} versions of {len({m.name for m in done})} packages; "
+        f"index root {root}",
+        err=True,
+    )
     click.echo(root)
     return 6 if failed else 0
 
@@ -184,8 +196,13 @@ def index_publish(kubo: KuboClient, key: str, *, lifetime: str, ttl: str) -> int
     if key not in names:
         kubo.call("key/gen", key, options={"type": "ed25519"})
         click.echo(f"ipnpm: created Kubo key {key!r}", err=True)
-    options = {"key": key, "allow-offline": "true", "lifetime": lifetime, "ttl": ttl,
-               "ipns-base": "base36"}  # fmt: skip
+    options = {
+        "key": key,
+        "allow-offline": "true",
+        "lifetime": lifetime,
+        "ttl": ttl,
+        "ipns-base": "base36",
+    }
     published = kubo.call("name/publish", f"/ipfs/{root}", options=options, read_timeout=120).json()
     click.echo(
         f"ipnpm: published index root {root} (record lifetime {lifetime}, ttl {ttl})", err=True

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +51,7 @@ __all__ = [
     "IpnsTooLargeError",
     "SequenceGuard",
     "create_record",
+    "format_validity",
     "name_for_key",
     "verify_record",
 ]
@@ -108,7 +109,7 @@ class IpnsRecord:
     sequence: int
     validity: datetime  # end of life, UTC (nanoseconds truncated to microseconds)
     ttl_ns: int
-    raw: bytes
+    raw: bytes = field(repr=False)
 
     @property
     def ttl(self) -> timedelta:
@@ -129,7 +130,14 @@ class IpnsRecord:
 
 
 def verify_record(name: str | Cid, raw: bytes, *, now: datetime | None = None) -> IpnsRecord:
-    """Check `raw` is a valid, unexpired record of `name` (spec "Record Verification")."""
+    """Check `raw` is a valid, unexpired record of `name` (spec "Record Verification").
+
+    `now` (timezone-aware, default the current time) is what Validity must lie after.
+    """
+    now = datetime.now(UTC) if now is None else now
+    if now.tzinfo is None:
+        raise ValueError("`now` must be a timezone-aware datetime")
+    raw = bytes(raw)  # a bytearray or memoryview is accepted, but the record keeps bytes
     name_cid = parse_name(name)
     shown = format_name(name_cid)
     if len(raw) > MAX_RECORD_SIZE:
@@ -162,9 +170,6 @@ def verify_record(name: str | Cid, raw: bytes, *, now: datetime | None = None) -
         )
     validity_text = _text(fields["Validity"], "Validity", shown)
     validity = _parse_rfc3339(validity_text, shown)
-    now = datetime.now(UTC) if now is None else now
-    if now.tzinfo is None:
-        raise ValueError("`now` must be a timezone-aware datetime")
     if validity <= now:
         raise IpnsExpiredError(f"IPNS record for {shown} expired at {validity_text}")
     sequence, ttl = fields["Sequence"], fields["TTL"]

@@ -32,8 +32,13 @@ def test_discovery_order(tmp_path: Path) -> None:
 
 
 def test_settings_from_the_environment() -> None:
-    env = {"IPNPM_KUBO_API": "http://127.0.0.1:9/", "IPNPM_GATEWAYS": "http://a:1, http://b:2",
-           "IPNPM_SEED": "0", "IPNPM_JOBS": "3", "HOME": "/h"}  # fmt: skip
+    env = {
+        "IPNPM_KUBO_API": "http://127.0.0.1:9/",
+        "IPNPM_GATEWAYS": "http://a:1, http://b:2",
+        "IPNPM_SEED": "0",
+        "IPNPM_JOBS": "3",
+        "HOME": "/h",
+    }
     settings = resolve(env=env)
     assert settings.kubo == "http://127.0.0.1:9"
     assert settings.gateways == ("http://a:1", "http://b:2")
