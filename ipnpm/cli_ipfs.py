@@ -43,6 +43,17 @@ def config(settings: Settings, as_json: bool) -> int:
     return show_config(settings, as_json=as_json)
 
 
+@ipfs.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.pass_obj
+def doctor(settings: Settings, as_json: bool) -> int:
+    """Check npm, the registry, Kubo, each gateway and index, and the store; say what to fix
+    (exit 1 if anything is broken)."""
+    from ipnpm.doctor import run_doctor
+
+    return run_doctor(settings, as_json=as_json)
+
+
 @ipfs.group()
 def index() -> None:
     """Publish and resolve registry indexes (a signed list of hashes on IPFS)."""
