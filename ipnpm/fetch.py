@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import requests
 
-from ipnpm.errors import IntegrityError, MissingContentError
+from ipnpm.errors import IntegrityError, MissingContentError, StoreError
 from ipnpm.runlog import RunLog
 from ipnpm.sources import Source, SourceError, Want
 from ipnpm.store import Store, StoredObject
@@ -109,6 +109,10 @@ class Fetcher:
                     source=source.name,
                     spec=(want.name, want.version),
                 )
+            except StoreError as exc:
+                # No other source can help when the store cannot be written (disk full).
+                self.log.event("store-failed", spec=want.spec, error=exc.message)
+                raise MissingContentError(f"{want.spec}: {exc.message}", hint=exc.hint) from exc
             except (SourceError, IntegrityError, requests.RequestException) as exc:
                 self.log.event("source-failed", spec=want.spec, source=source.name, error=str(exc))
                 failures.append(f"{source.name}: {exc}")

@@ -6,6 +6,7 @@ never query strings.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -13,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 _KEEP = 20  # newest run logs kept in the store
 
@@ -29,7 +30,7 @@ class RunLog:
         self.packuments: Counter[str] = Counter()
         self.missing: dict[str, list[str]] = {}  # spec -> every source's reason
         directory.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
+        self._file: TextIO | None = self.path.open("a", encoding="utf-8")
         self._prune(directory)
 
     def _prune(self, directory: Path) -> None:
@@ -47,8 +48,12 @@ class RunLog:
                 self.packuments[str(fields["source"])] += 1
             elif kind == "missing" and fields["spec"] not in self.obtained:
                 self.missing[str(fields["spec"])] = list(fields.get("failures", []))
-            self._file.write(json.dumps(record, sort_keys=True) + "\n")
-            self._file.flush()
+            if self._file is not None:
+                try:
+                    self._file.write(json.dumps(record, sort_keys=True) + "\n")
+                    self._file.flush()
+                except OSError:
+                    self._file = None  # a full disk must not stop the run; the counters go on
 
     def totals(self) -> dict[str, Any]:
         """What the run obtained, each package counted once, by the source that delivered it."""
@@ -97,4 +102,6 @@ class RunLog:
         traceback: TracebackType | None,
     ) -> None:
         with self._lock:
-            self._file.close()
+            if self._file is not None:
+                with contextlib.suppress(OSError):
+                    self._file.close()

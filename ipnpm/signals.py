@@ -8,10 +8,12 @@ Death by signal N is reported as 128+N, the shell's convention.
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 GRACE = 5.0  # seconds npm gets to stop by itself after Ctrl-C, and again after SIGTERM
@@ -36,9 +38,29 @@ def exit_code(returncode: int, interrupted: bool) -> int:
     return returncode
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a child that gets SIGTERM when ipnpm dies, even by SIGKILL: nothing that
+    ipnpm started may outlive it (its proxy would be gone anyway)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        # Runs between fork and exec: only a C call, no Python locks touched.
+        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+
+    return preexec
+
+
 def run_child(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> int:
     """Run ``argv`` with inherited stdio and the policy above; return the exit code to use."""
-    process = subprocess.Popen(list(argv), env=dict(env), cwd=cwd)
+    process = subprocess.Popen(
+        list(argv), env=dict(env), cwd=cwd, preexec_fn=_die_with_parent()  # noqa: PLW1509
+    )
     interrupted = threading.Event()
 
     def on_interrupt(_signum: int, _frame: FrameType | None) -> None:

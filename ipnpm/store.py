@@ -94,11 +94,20 @@ class Store:
         finally:
             path.unlink(missing_ok=True)
 
+    def _write_failed(self, exc: OSError) -> StoreError:
+        return StoreError(
+            f"cannot write to the store {self.root}: {exc.strerror or exc}",
+            hint="free some space, or pass --store DIR (IPNPM_STORE) on another disk",
+        )
+
     def write_atomic(self, target: Path, data: bytes) -> None:
         with self._partial() as partial:
-            partial.write_bytes(data)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(partial, target)
+            try:
+                partial.write_bytes(data)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(partial, target)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
 
     # -- look-ups ---------------------------------------------------------------------------
 
@@ -141,11 +150,18 @@ class Store:
         cid_hasher = FileCidHasher()
         size = 0
         with self._partial() as partial:
-            with partial.open("wb") as out:
+            try:
+                out = partial.open("wb")
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
+            with out:
                 for chunk in chunks:
                     hasher.update(chunk)
                     cid_hasher.update(chunk)
-                    out.write(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:  # disk full: the partial goes, nothing is published
+                        raise self._write_failed(exc) from exc
                     size += len(chunk)
             if not hasher.matches():
                 raise IntegrityError(
@@ -159,8 +175,11 @@ class Store:
                     f"expected {expected_cid}, got {cid}"
                 )
             target = self.object_path(cid)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(partial, target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(partial, target)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
         self._index(cid, hasher.sha512(), wanted)
         if spec:
             self.write_atomic(self._spec_path(*spec), hasher.sha512().encode())

@@ -4,6 +4,7 @@ for lockfiles without ``resolved``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ipnpm.context import RunContext
+from ipnpm.errors import StoreError
 from ipnpm.npm.lockfile import LockedTarball
 from ipnpm.proxy.paths import escape_name
 
@@ -149,7 +151,8 @@ class Packuments:
             path = self.context.store.packument_path(
                 self._host(name), _cache_name(name, abbreviated)
             )
-            self.context.store.write_atomic(path, response.content)
+            with contextlib.suppress(StoreError):  # caching is a bonus: serve anyway
+                self.context.store.write_atomic(path, response.content)
         return Answer(response.status_code, response.content, content_type)
 
     def _from_cache(self, name: str, abbreviated: bool) -> Answer | None:

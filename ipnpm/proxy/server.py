@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import logging
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,11 +22,30 @@ from ipnpm.proxy.tarballs import serve_tarball
 logger = logging.getLogger("ipnpm.proxy")
 
 
+# -- serve-mode hooks (ipnpm ipfs serve) ------------------------------------------------------
+@dataclass(frozen=True)
+class Auth:
+    """Who may use the registry routes. They carry the operator's upstream credentials, so by
+    default only a client that sends ``Authorization: Bearer <context.secret>``."""
+
+    required: bool = True
+    refusal: str = "ipnpm: this proxy belongs to another run"  # the 401's message
+
+
+# Answers a whole ``/ipfs/…`` request itself (serve mode's trustless gateway). Asked before
+# the auth check: content-addressed data is public and every client verifies what it gets.
+IpfsRoute = Callable[[BaseHTTPRequestHandler], None]
+_PER_RUN_SECRET = Auth()
+# -- end of serve-mode hooks ------------------------------------------------------------------
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client connection must not keep ipnpm alive
     allow_reuse_address = False
     context: RunContext
     packuments: Packuments
+    auth: Auth  # serve mode
+    ipfs_route: IpfsRoute | None  # serve mode
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -63,10 +84,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(answer.body)
 
     def _dispatch(self) -> None:
+        try:
+            self._answer()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # npm went away (Ctrl-C): nothing to answer
+        except Exception as exc:  # the proxy must answer, never die silently
+            logger.debug("proxy: internal error", exc_info=True)
+            self.server.context.log.event("proxy-error", error=f"{type(exc).__name__}: {exc}")
+            # 404 rather than 500: npm retries a 5xx for over a minute before it fails.
+            self._send(not_found(f"ipnpm: internal error: {type(exc).__name__}: {exc}"))
+
+    def _answer(self) -> None:
         body = self._read_body()
-        if not self._authorized():
+        if self.server.ipfs_route is not None and self.path.startswith("/ipfs/"):  # serve mode
+            self.server.ipfs_route(self)
+            return
+        if self.server.auth.required and not self._authorized():
             self.server.context.log.event("refused", method=self.command, status=401)
-            self._send(Answer(401, b'{"error":"ipnpm: this proxy belongs to another run"}'))
+            self._send(Answer(401, json.dumps({"error": self.server.auth.refusal}).encode()))
             return
         path, _query = split_query(self.path)
         if self.command in ("GET", "HEAD"):
@@ -117,11 +152,23 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def registry_proxy(context: RunContext, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve ``context`` on ``host:port`` (a free port by default); yields the base URL."""
+def registry_proxy(
+    context: RunContext,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    auth: Auth = _PER_RUN_SECRET,
+    ipfs_route: IpfsRoute | None = None,
+) -> Iterator[str]:
+    """Serve ``context`` on ``host:port`` (a free port by default); yields the base URL.
+
+    ``auth`` and ``ipfs_route`` are for serve mode; the ephemeral proxy keeps the defaults.
+    """
     server = _Server((host, port), _Handler)
     server.context = context
     server.packuments = Packuments(context)
+    server.auth = auth
+    server.ipfs_route = ipfs_route
     thread = threading.Thread(target=server.serve_forever, name="ipnpm-proxy", daemon=True)
     thread.start()
     try:

@@ -38,6 +38,11 @@ class _Failed(Exception):
     """The gateway failed; the message says how, for the aggregated SourceError."""
 
 
+class _TimedOut(_Failed):
+    """The gateway hung. Like a lying one it is dropped for the run: waiting on it again for
+    every package would stall npm."""
+
+
 class GatewaySource:
     name = "gateway"
     by_cid = True
@@ -48,7 +53,7 @@ class GatewaySource:
         *,
         parallel: int = 2,
         connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
+        read_timeout: float = 10.0,
         deadline: float | None = None,
         on_drop: Callable[[str, str], None] | None = None,
     ) -> None:
@@ -61,7 +66,7 @@ class GatewaySource:
         # one whole request, so no gateway holds npm up for long.
         self.deadline = connect_timeout + 2 * read_timeout if deadline is None else deadline
         self._lock = threading.Lock()
-        self._dropped: set[str] = set()
+        self._dropped: dict[str, str] = {}  # gateway -> why it is no longer asked
         self._on_drop = on_drop  # told (url, reason) once per dropped gateway, for the run log
         # requests' Session is not thread-safe: each is used by one thread at a time, and is
         # kept between requests so a remote gateway's connection (TLS) is reused.
@@ -84,7 +89,7 @@ class GatewaySource:
             raise SourceError(f"{cid} is neither raw nor dag-pb: not a UnixFS file")
         dropped = self.dropped
         failures: list[tuple[str, str | None]] = [
-            (url, "dropped earlier in this run (bad block)") for url in dropped
+            (url, f"dropped earlier in this run ({self._why(url)})") for url in dropped
         ]
         chunks = self._race([url for url in self.urls if url not in dropped], cid, failures)
         if chunks is not None:
@@ -127,11 +132,16 @@ class GatewaySource:
         for url, ends in list(running.items()):
             if ends <= time.monotonic():  # the worker gives up on the same deadline
                 del running[url]
-                failures.append((url, f"no complete answer within {self.deadline:g} s"))
+                reason = f"no complete answer within {self.deadline:g} s"
+                self._drop(url, reason)
+                failures.append((url, f"{reason}; dropped for this run"))
 
     def _answer(self, url: str, cid: Cid, ends: float, answers: _Answers) -> None:
         try:
             answers.put((url, self._fetch(url, cid, ends)))
+        except _TimedOut as exc:
+            self._drop(url, str(exc))
+            answers.put((url, _Failed(f"{exc}; dropped for this run")))
         except (_NotFound, _Failed) as exc:
             answers.put((url, exc))
         except Exception as exc:  # a bug here must fail this gateway, not hang the race
@@ -175,19 +185,23 @@ class GatewaySource:
                     raise _Failed(f"HTTP {response.status_code}")
                 return _body(response, limit, ends)
         except requests.ConnectTimeout as exc:
-            raise _Failed(f"no connection within {self._timeout[0]:g} s") from exc
+            raise _TimedOut(f"no connection within {self._timeout[0]:g} s") from exc
         except requests.RequestException as exc:
             # requests reports a read timeout in mid-body as a ConnectionError, hence the text test.
             if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
-                raise _Failed(f"no answer within {self._timeout[1]:g} s") from exc
+                raise _TimedOut(f"no answer within {self._timeout[1]:g} s") from exc
             raise _Failed(f"unreachable or cut off ({type(exc).__name__})") from exc
 
     def _drop(self, url: str, reason: str) -> None:
         with self._lock:
             first = url not in self._dropped
-            self._dropped.add(url)
+            self._dropped.setdefault(url, reason)
         if first and self._on_drop is not None:
             self._on_drop(url, reason)
+
+    def _why(self, url: str) -> str:
+        with self._lock:
+            return self._dropped.get(url, "")
 
 
 def _body(response: requests.Response, limit: int, ends: float) -> bytes:
@@ -197,7 +211,7 @@ def _body(response: requests.Response, limit: int, ends: float) -> bytes:
         if len(data) > limit:
             raise _Failed(f"answer larger than {limit} bytes")
         if time.monotonic() > ends:
-            raise _Failed("answer too slow: past the deadline")
+            raise _TimedOut("answer too slow: past the deadline")
     return bytes(data)
 
 

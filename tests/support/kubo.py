@@ -12,6 +12,7 @@ scripts/build-kubo.sh and is built on first use: no test skips for want of Kubo.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import subprocess
@@ -128,8 +129,17 @@ class KuboNode:
         return result.stdout.decode()
 
 
-def init_repo(ipfs_path: Path, *, swarm_key: str | None = None) -> KuboNode:
-    """`ipfs init` a fresh repo without starting a daemon (enough for `add --only-hash`)."""
+def init_repo(
+    ipfs_path: Path,
+    *,
+    swarm_key: str | None = None,
+    config: dict[str, object] | None = None,
+) -> KuboNode:
+    """`ipfs init` a fresh repo without starting a daemon (enough for `add --only-hash`).
+
+    `config` maps keys to JSON values set with `ipfs config --json KEY VALUE` after init, e.g.
+    `{"Import.UnixFSHAMTDirectorySizeThreshold": "1KiB"}`.
+    """
     env = kubo_environ(ipfs_path, private=swarm_key is not None)
     node = KuboNode(ipfs_path, kubo_binary(), env)
     subprocess.run(
@@ -139,6 +149,16 @@ def init_repo(ipfs_path: Path, *, swarm_key: str | None = None) -> KuboNode:
         check=True,
         timeout=RPC_TIMEOUT,
     )
+    for key, value in (config or {}).items():
+        result = subprocess.run(
+            [str(node.bin), "config", "--json", key, json.dumps(value)],
+            env=node.env,
+            capture_output=True,
+            check=False,
+            timeout=RPC_TIMEOUT,
+        )
+        if result.returncode != 0:
+            raise KuboError(f"ipfs config {key} failed: {result.stderr.decode()}")
     if swarm_key is not None:
         (ipfs_path / "swarm.key").write_text(swarm_key)
     return node
@@ -185,16 +205,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def kubo_node(
-    tmp_path: Path, *, swarm_key: str | None = None, repo: Path | None = None
+    tmp_path: Path,
+    *,
+    swarm_key: str | None = None,
+    repo: Path | None = None,
+    config: dict[str, object] | None = None,
 ) -> Iterator[KuboNode]:
     """A running daemon on a fresh repo under `tmp_path`, stopped on exit.
 
     With `swarm_key` ("/key/swarm/psk/1.0.0/\\n/base16/\\n<64 hex>") the node joins only the
     private network of nodes sharing that key. `repo` puts the repository elsewhere (e.g.
-    `$HOME/.ipfs`, the default every Kubo client looks at).
+    `$HOME/.ipfs`, the default every Kubo client looks at). `config` is set before the
+    daemon starts (see init_repo).
     """
     tmp_path.mkdir(parents=True, exist_ok=True)
-    node = init_repo(repo or tmp_path / "ipfs-repo", swarm_key=swarm_key)
+    node = init_repo(repo or tmp_path / "ipfs-repo", swarm_key=swarm_key, config=config)
     with node.log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(node.bin), "daemon"], env=node.env, stdout=log, stderr=subprocess.STDOUT
