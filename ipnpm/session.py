@@ -96,9 +96,7 @@ def _ipfs_sources(
 
         def dropped(url: str, reason: str) -> None:
             log.event("gateway-dropped", url=url, reason=reason)
-            print(
-                f"ipnpm: warning: gateway {url} served a bad block; not used again", file=sys.stderr
-            )
+            print(f"ipnpm: warning: gateway {url} dropped for this run: {reason}", file=sys.stderr)
 
         sources.append(GatewaySource(settings.gateways, on_drop=dropped))
     return sources, kubo_url

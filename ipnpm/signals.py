@@ -8,12 +8,15 @@ Death by signal N is reported as 128+N, the shell's convention.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import os
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 
 GRACE = 5.0  # seconds npm gets to stop by itself after Ctrl-C, and again after SIGTERM
@@ -38,6 +41,26 @@ def exit_code(returncode: int, interrupted: bool) -> int:
     return returncode
 
 
+def _descendants(root: int) -> list[int]:
+    """Every live descendant of ``root``, deepest first (Linux /proc; elsewhere none)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if entry.name.isdigit():
+            try:
+                # The command name may contain spaces and parentheses: split after the last ")".
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found[::-1]
+
+
 def _die_with_parent() -> Callable[[], None] | None:
     """On Linux, a child that gets SIGTERM when ipnpm dies, even by SIGKILL: nothing that
     ipnpm started may outlive it (its proxy would be gone anyway)."""
@@ -59,7 +82,10 @@ def _die_with_parent() -> Callable[[], None] | None:
 def run_child(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> int:
     """Run ``argv`` with inherited stdio and the policy above; return the exit code to use."""
     process = subprocess.Popen(
-        list(argv), env=dict(env), cwd=cwd, preexec_fn=_die_with_parent()  # noqa: PLW1509
+        list(argv),
+        env=dict(env),
+        cwd=cwd,
+        preexec_fn=_die_with_parent(),  # noqa: PLW1509
     )
     interrupted = threading.Event()
 
@@ -69,7 +95,11 @@ def run_child(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = Non
             threading.Thread(target=_escalate, args=(process,), daemon=True).start()
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        process.send_signal(signum)
+        # npm passes SIGTERM on to nothing it started: signal its whole tree, or a lifecycle
+        # script would outlive both npm and the proxy it talks to.
+        for pid in [*_descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
     previous = {
         signal.SIGINT: signal.signal(signal.SIGINT, on_interrupt),
