@@ -6,7 +6,6 @@ is what made a predecessor clash with users' running IPFS nodes. Everything goes
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -96,5 +95,3 @@ def _message(response: requests.Response) -> str:
         return f"HTTP {response.status_code}"
 
 
-def default_env() -> Mapping[str, str]:
-    return os.environ

@@ -11,88 +11,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# npm 11's commands and their aliases (lib/utils/cmd-list.js) that may fetch from a registry.
-_REGISTRY_COMMANDS = frozenset(
-    {
-        # install and its aliases and misspellings that npm accepts
-        "install",
-        "i",
-        "in",
-        "ins",
-        "inst",
-        "insta",
-        "instal",
-        "isnt",
-        "isnta",
-        "isntal",
-        "isntall",
-        "add",
-        "ci",
-        "clean-install",
-        "ic",
-        "install-clean",
-        "isntall-clean",
-        "install-test",
-        "it",
-        "install-ci-test",
-        "cit",
-        "update",
-        "up",
-        "upgrade",
-        "udpate",
-        "uninstall",
-        "unlink",
-        "remove",
-        "rm",
-        "r",
-        "un",
-        "dedupe",
-        "ddp",
-        "prune",
-        "link",
-        "ln",
-        "exec",
-        "x",
-        "view",
-        "v",
-        "info",
-        "show",
-        "outdated",
-        "audit",
-        "doctor",
-        "ping",
-        "search",
-        "find",
-        "s",
-        "se",
-        "publish",
-        "unpublish",
-        "deprecate",
-        "undeprecate",
-        "dist-tag",
-        "dist-tags",
-        "owner",
-        "author",
-        "access",
-        "team",
-        "org",
-        "token",
-        "hook",
-        "profile",
-        "whoami",
-        "star",
-        "unstar",
-        "stars",
-        "pack",
-        "diff",
-        "repo",
-        "docs",
-        "home",
-        "bugs",
-        "issues",
-        "cache",
-    }
-)
+# npm 11's commands and their aliases (lib/utils/cmd-list.js), grouped by what they do.
+_INSTALL = frozenset(
+    {"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal",
+     "isntall", "add", "install-test", "it"}
+)  # fmt: skip
+_CHANGE_TREE = frozenset(
+    {"update", "up", "upgrade", "udpate", "uninstall", "unlink", "remove", "rm", "r", "un",
+     "dedupe", "ddp", "prune", "link", "ln"}
+)  # fmt: skip
+
+# Commands that install exactly what the lockfile says: their packuments can come from it,
+# and they never write a lockfile (nor ipnpm-lock.json).
+LOCKFILE_COMMANDS = frozenset(
+    {"ci", "clean-install", "ic", "install-clean", "isntall-clean", "install-ci-test", "cit"}
+)  # fmt: skip
+
+# Commands after which package-lock.json may have changed, so ipnpm-lock.json follows it.
+LOCK_WRITERS = _INSTALL | _CHANGE_TREE
+
+# Every command that may fetch from a registry.
+_REGISTRY_COMMANDS = LOCK_WRITERS | LOCKFILE_COMMANDS | frozenset(
+    {"exec", "x", "view", "v", "info", "show", "outdated", "audit", "doctor", "ping", "search",
+     "find", "s", "se", "publish", "unpublish", "deprecate", "undeprecate", "dist-tag",
+     "dist-tags", "owner", "author", "access", "team", "org", "token", "hook", "profile",
+     "whoami", "star", "unstar", "stars", "pack", "diff", "repo", "docs", "home", "bugs",
+     "issues", "cache"}
+)  # fmt: skip
 
 _INITIALIZER_COMMANDS = frozenset({"init", "create", "innit"})
 
@@ -117,45 +62,3 @@ def needs_registry(args: Sequence[str]) -> bool:
         rest = list(args[args.index(command) + 1 :])
         return npm_command(rest) is not None
     return command in _REGISTRY_COMMANDS
-
-
-# Commands that install exactly what the lockfile says: their packuments can come from it,
-# and they never write a lockfile (nor ipnpm-lock.json).
-LOCKFILE_COMMANDS = frozenset(
-    {"ci", "clean-install", "ic", "install-clean", "isntall-clean", "install-ci-test", "cit"}
-)
-
-# Commands after which package-lock.json may have changed, so ipnpm-lock.json follows it.
-LOCK_WRITERS = frozenset(
-    {
-        "install",
-        "i",
-        "in",
-        "ins",
-        "inst",
-        "insta",
-        "instal",
-        "isnt",
-        "isnta",
-        "isntal",
-        "isntall",
-        "add",
-        "update",
-        "up",
-        "upgrade",
-        "udpate",
-        "uninstall",
-        "unlink",
-        "remove",
-        "rm",
-        "r",
-        "un",
-        "dedupe",
-        "ddp",
-        "prune",
-        "link",
-        "ln",
-        "install-test",
-        "it",
-    }
-)
