@@ -99,8 +99,10 @@ def test_request_without_the_run_secret_is_refused(npm_env: NpmEnv, tmp_path: Pa
     # environment but sends its own request, without the per-run secret.
     probe = (
         "require('http').get(process.env.npm_config_registry+'ipnpm-fixture-a',"
-        "r=>{console.log('status',r.statusCode);process.exit(0)})"
+        "r=>{console.log('status',r.statusCode);console.log('proxy',process.env.npm_config_registry);"
+        "process.exit(0)})"
     )
     result = npm_env.run_ipnpm(["exec", "--", "node", "-e", probe], project)
     assert result.returncode == 0, describe(result)
     assert "status 401" in result.stdout
+    assert "proxy http://127.0.0.1:" in result.stdout
