@@ -80,3 +80,19 @@ def test_ctrl_c_during_install_stops_everything_and_exits_130(
         child.close(force=True)
     assert child.exitstatus == 130, child.before
     assert _processes_with(marker) == []
+
+
+def test_an_npm_on_path_that_is_ipnpm_itself_is_skipped(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """`alias npm=ipnpm`, or an `npm` wrapper early on PATH, must not make ipnpm run itself."""
+    shim = tmp_path / "shim-bin"
+    shim.mkdir()
+    wrapper = shim / "npm"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ipnpm "$@"\n')
+    wrapper.chmod(0o755)
+    project = _with_scripts(make_project(tmp_path / "p", {}), {"fail": "exit 7"})
+    path = f"{shim}:{npm_env.env()['PATH']}"
+    through_wrapper = npm_env.run_npm(["run", "fail"], project, env={"PATH": path})
+    assert through_wrapper.returncode == 7, describe(through_wrapper)
+    install = npm_env.run_npm(["install", "ipnpm-fixture-a"], project, env={"PATH": path})
+    assert install.returncode == 0, describe(install)
+    assert "ipnpm: 2 packages" in install.stderr  # ipnpm ran once, and the real npm under it
