@@ -1,0 +1,218 @@
+# fish completion for ipnpm.
+# Install: copy to ~/.config/fish/completions/ipnpm.fish
+# Generated from ipnpm's click commands by `python -m ipnpm.completion completions/`:
+# edit ipnpm/completion.py, not this file.
+function __ipnpm_options --argument-names node # -> name<TAB>help
+    switch $node
+        case ''
+            printf '%s\t%s\n' '--store' 'Content store (default ~/.cache/ipnpm)'
+            printf '%s\t%s\n' '--offline' 'Never contact the upstream registry'
+            printf '%s\t%s\n' '--npm' 'The npm executable to run'
+            printf '%s\t%s\n' '--debug' 'Verbose logs and full tracebacks'
+            printf '%s\t%s\n' '--kubo' 'Kubo RPC API (default auto: $IPFS_PATH/api, ~/.ipfs/api)'
+            printf '%s\t%s\n' '--gateway' 'Trustless gateway (repeatable)'
+            printf '%s\t%s\n' '--seed' 'Add upstream tarballs to Kubo, pinned (default on)'
+            printf '%s\t%s\n' '--no-seed' 'Add upstream tarballs to Kubo, pinned (default on)'
+            printf '%s\t%s\n' '--jobs' 'Parallel prefetch downloads'
+            printf '%s\t%s\n' '--index' 'Registry index (IPNS name), optionally only for scopes (repeatable)'
+            printf '%s\t%s\n' '--version' 'Show the version and exit'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs cid'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs config'
+            printf '%s\t%s\n' '--json' 'Print as JSON'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs doctor'
+            printf '%s\t%s\n' '--json' 'Print the checks as JSON'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs fetch'
+            printf '%s\t%s\n' '--json' 'Print the summary as JSON on stdout'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs index'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs index add'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs index publish'
+            printf '%s\t%s\n' '--key' 'Kubo key to sign with (created if missing)'
+            printf '%s\t%s\n' '--lifetime' 'How long the record is valid'
+            printf '%s\t%s\n' '--ttl' 'How long clients may cache it'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs index resolve'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs serve'
+            printf '%s\t%s\n' '--host' 'Address to listen on'
+            printf '%s\t%s\n' '--port' 'Port to listen on; 0 picks a free one'
+            printf '%s\t%s\n' '--no-auth' 'Serve the registry without the token (loopback hosts only)'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs store'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+        case 'ipfs store verify'
+            printf '%s\t%s\n' '-h' 'Show this message and exit'
+            printf '%s\t%s\n' '--help' 'Show this message and exit'
+    end
+end
+
+function __ipnpm_commands --argument-names node # -> name<TAB>help
+    switch $node
+        case ''
+            printf '%s\t%s\n' 'ipfs' 'ipnpm\'s own commands (everything else goes to npm)'
+        case 'ipfs'
+            printf '%s\t%s\n' 'cid' 'Print each file\'s CID under the unixfs-v1-2025 profile (like `ipfs add --only-hash`)'
+            printf '%s\t%s\n' 'config' 'Show ipnpm\'s effective settings and where each comes from (command line > environment > package.json "ipnpm" key > user config file > default)'
+            printf '%s\t%s\n' 'doctor' 'Check npm, the registry, Kubo, each gateway and index, and the store; say what to fix (exit 1 if anything is broken)'
+            printf '%s\t%s\n' 'fetch' 'Fetch every locked tarball into the store, without running npm (exit 6 if any is missing)'
+            printf '%s\t%s\n' 'index' 'Publish and resolve registry indexes (a signed list of hashes on IPFS)'
+            printf '%s\t%s\n' 'serve' 'Run the verifying registry proxy until stopped (Ctrl-C: exit 130; SIGTERM: exit 0), for a team or a CI fleet, plus a trustless gateway (GET /ipfs/CID?format=raw|car) over the store that needs no token, for `ipnpm --gateway URL`'
+            printf '%s\t%s\n' 'store' 'Inspect and repair the local content store'
+        case 'ipfs index'
+            printf '%s\t%s\n' 'add' 'Mirror packages from the upstream into Kubo (pinned) and into the index (Kubo MFS /ipnpm-index); prints the new index root'
+            printf '%s\t%s\n' 'publish' 'Publish the index root under the key\'s IPNS name; prints the k51… name'
+            printf '%s\t%s\n' 'resolve' 'Print the current root of the index NAME, after verifying its IPNS record'
+        case 'ipfs store'
+            printf '%s\t%s\n' 'verify' 'Re-hash every stored object; quarantine bad ones; exit 7 if any were bad'
+    end
+end
+
+function __ipnpm_value --argument-names node option # -> flag, none, dir, file, 'words A B'
+    switch $node/$option
+        case '/--store'
+            echo 'dir'
+        case '/--npm'
+            echo 'file'
+        case '/--kubo'
+            echo 'words auto off'
+        case '/--gateway' '/--jobs' '/--index' 'ipfs index publish/--key' 'ipfs index publish/--lifetime' 'ipfs index publish/--ttl' 'ipfs serve/--host' 'ipfs serve/--port'
+            echo 'none'
+        case '*'
+            echo flag
+    end
+end
+
+function __ipnpm_args --argument-names node # -> file, or none
+    switch $node
+        case 'ipfs cid'
+            echo file
+        case '*'
+            echo none
+    end
+end
+
+function __ipnpm_complete_value --argument-names kind value prefix
+    switch $kind
+        case dir
+            __fish_complete_directories $value | string replace -r -- '^' "$prefix"
+        case file
+            __fish_complete_path $value | string replace -r -- '^' "$prefix"
+        case 'words *'
+            string split ' ' -- (string replace -- 'words ' '' $kind) |
+                string replace -r -- '^' "$prefix"
+    end
+end
+
+function __ipnpm_npm --argument-names npm # then the npm command line: npm's own protocol
+    set -l args npm $argv[2..-1]
+    set -l line (string join ' ' -- $args)
+    set -l out (env COMP_CWORD=(math (count $args) - 1) COMP_LINE="$line" \
+        COMP_POINT=(string length -- "$line") COMP_FISH=true $npm completion -- $args 2>/dev/null)
+    if test (count $out) -eq 0; and string match -q -- '-*' "$args[-1]"
+        # npm 11 completes no option names; its usage text lists them
+        set out (command $npm $args[2] --help 2>/dev/null |
+            string match -ar -- '--[a-z0-9][a-z0-9-]*' | sort -u)
+    end
+    test (count $out) -gt 0; and printf '%s\n' $out
+end
+
+function __ipnpm_node --argument-names npm # then the words after "ipfs", the last at the cursor
+    set -l w $argv[2..-1]
+    set -l node ipfs
+    set -l j 1
+    while test $j -lt (count $w)
+        switch $w[$j]
+            case '-*=*'
+            case '-*'
+                set -l kind (__ipnpm_value $node $w[$j])
+                if test "$kind" != flag
+                    if test (math $j + 1) -eq (count $w)
+                        __ipnpm_complete_value $kind $w[-1] ''
+                        return
+                    end
+                    set j (math $j + 1)
+                end
+            case '*'
+                if contains -- $w[$j] (__ipnpm_commands $node | string replace -r '\t.*' '')
+                    set node "$node $w[$j]"
+                end
+        end
+        set j (math $j + 1)
+    end
+    if string match -q -- '-*' "$w[-1]"
+        __ipnpm_options $node
+    else if test -n "$(__ipnpm_commands $node)"
+        __ipnpm_commands $node
+    else
+        __ipnpm_complete_value (__ipnpm_args $node) $w[-1] ''
+    end
+end
+
+function __ipnpm_complete
+    set -l w (commandline -opc) (commandline -ct | string unescape)
+    set -l c (count $w)
+    set -l cur $w[-1]
+    set -l npm npm
+    set -q IPNPM_NPM[1]; and set npm $IPNPM_NPM
+    set -l i 2
+    while test $i -lt $c # ipnpm's options; the first other word is the npm command, or ipfs
+        switch $w[$i]
+            case '--npm=*'
+                set npm (string replace -- --npm= '' $w[$i])
+            case '-*=*'
+            case '-*'
+                set -l kind (__ipnpm_value '' $w[$i])
+                if test "$kind" != flag
+                    if test (math $i + 1) -eq $c
+                        __ipnpm_complete_value $kind $cur ''
+                        return
+                    end
+                    test $w[$i] = --npm; and set npm $w[(math $i + 1)]
+                    set i (math $i + 1)
+                end
+            case '*'
+                break
+        end
+        set i (math $i + 1)
+    end
+    if test $i -lt $c; and test $w[$i] = ipfs
+        __ipnpm_node $npm $w[(math $i + 1)..-1]
+    else if test $i -lt $c
+        set -l out (__ipnpm_npm $npm $w[$i..-1])
+        if test (count $out) -gt 0
+            printf '%s\n' $out
+        else
+            __fish_complete_path $cur
+        end
+    else if string match -q -- '-*=*' "$cur"
+        set -l parts (string split -m1 = -- $cur)
+        __ipnpm_complete_value (__ipnpm_value '' $parts[1]) "$parts[2]" "$parts[1]="
+    else if string match -q -- '-*' "$cur"
+        __ipnpm_options ''
+    else
+        __ipnpm_npm $npm $cur
+        __ipnpm_commands ''
+    end
+end
+
+complete -c ipnpm -f -a '(__ipnpm_complete)'
