@@ -64,7 +64,19 @@ def read_cidlock(project: Path) -> CidLock | None:
             hint=f"delete {path}; `ipnpm install` writes it anew",
         )
     tarballs = data.get("tarballs") or {}
-    return CidLock({key: Entry(str(v["cid"]), str(v["spec"])) for key, v in tarballs.items()})
+    entries = {
+        key: Entry(value["cid"], value["spec"])
+        for key, value in (tarballs.items() if isinstance(tarballs, dict) else ())
+        if isinstance(value, dict)
+        and isinstance(value.get("cid"), str)
+        and isinstance(value.get("spec"), str)
+    }
+    if len(entries) != (len(tarballs) if isinstance(tarballs, dict) else -1):
+        raise LockfileError(
+            f"{path} has malformed entries (each needs a string cid and spec)",
+            hint=f"delete {path}; `ipnpm install` writes it anew",
+        )
+    return CidLock(entries)
 
 
 def render(entries: Mapping[str, Entry]) -> str:

@@ -62,8 +62,9 @@ def _descendants(root: int) -> list[int]:
 
 
 def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, a child that gets SIGTERM when ipnpm dies, even by SIGKILL: nothing that
-    ipnpm started may outlive it (its proxy would be gone anyway)."""
+    """On Linux, a child that is killed when ipnpm dies, even by SIGKILL: nothing ipnpm started
+    may outlive it (its proxy is gone). SIGKILL, because npm defers SIGTERM until its current
+    install step ends, and meanwhile retries the dead proxy for a minute."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -74,7 +75,7 @@ def _die_with_parent() -> Callable[[], None] | None:
 
     def preexec() -> None:
         # Runs between fork and exec: only a C call, no Python locks touched.
-        prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
 
     return preexec
 

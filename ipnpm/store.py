@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import os
 import secrets
 import time
@@ -41,6 +42,14 @@ class StoredObject:
 class Problem:
     cid: str
     reason: str
+
+
+def _segment(text: str) -> str:
+    """One safe path segment for any text: "/" and "%" escaped, and never "." or ".."."""
+    quoted = quote(text, safe="@")
+    if not quoted:
+        return "%"  # no text quotes to a lone "%"
+    return quoted.replace(".", "%2E", 1) if quoted.startswith(".") else quoted
 
 
 def _shard(cid: str) -> str:
@@ -79,20 +88,31 @@ class Store:
         return self.root / "integrity" / algorithm / hexed[:2] / hexed
 
     def _spec_path(self, name: str, version: str) -> Path:
-        return self.root / "specs" / quote(name, safe="@") / quote(version, safe="")
+        return self.root / "specs" / _segment(name) / _segment(version)
 
     def packument_path(self, host: str, name: str) -> Path:
-        return self.root / "packuments" / quote(host, safe="") / f"{quote(name, safe='@')}.json"
+        return self.root / "packuments" / _segment(host) / f"{_segment(name)}.json"
 
     # -- atomic writes --------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _partial(self) -> Iterator[Path]:
+        """A fresh ``tmp/*.partial`` path, locked while this process writes it.
+
+        The lock dies with the process, however it dies: a partial nobody holds is left over
+        from a killed run, and the next run removes it (``clear_tmp``).
+        """
         path = self.root / "tmp" / f"{secrets.token_hex(8)}.partial"
         try:
+            lock = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+        except OSError as exc:
+            raise self._write_failed(exc) from exc
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             yield path
         finally:
             path.unlink(missing_ok=True)
+            os.close(lock)
 
     def _write_failed(self, exc: OSError) -> StoreError:
         return StoreError(
@@ -237,10 +257,20 @@ class Store:
                 self.quarantine(path.name)
         return checked, problems
 
-    def clear_tmp(self, older_than: float = 3600.0) -> None:
-        """Remove partial files a killed run left behind (never ones a live run may write)."""
-        cutoff = time.time() - older_than
+    def clear_tmp(self) -> None:
+        """Remove the partial files of killed runs: those whose writer no longer holds them."""
         for path in (self.root / "tmp").glob("*.partial"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
+            try:
+                if time.time() - path.stat().st_mtime < 2.0:
+                    continue  # its writer may be between creating and locking it
+                handle = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live run is writing it
+            else:
+                path.unlink(missing_ok=True)
+            finally:
+                os.close(handle)

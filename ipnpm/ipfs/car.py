@@ -21,6 +21,7 @@ _MAX_HEADER = 64 * 1024
 # an attack, so refuse it before allocating.
 _MAX_SECTION = 2 * 1024 * 1024 + 1024
 _V2_HEADER_LEN = 40
+_MAX_V2_PADDING = 1 << 20  # a writer pads the payload to an alignment, not by gigabytes
 
 
 class CarReader:
@@ -85,6 +86,8 @@ class CarReader:
         data_size = int.from_bytes(fixed[24:32], "little")
         if data_offset < self._offset:
             raise IpfsFormatError(f"CARv2 data offset {data_offset} overlaps its header")
+        if data_offset - self._offset > _MAX_V2_PADDING:
+            raise IpfsFormatError(f"CARv2 data offset {data_offset} is out of range")
         self._read(data_offset - self._offset, "the CARv2 padding")
         self._end = data_offset + data_size  # the index after the payload is not ours to read
         return self._read_header()

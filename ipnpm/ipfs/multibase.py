@@ -20,7 +20,7 @@ def b32_encode(data: bytes) -> str:
 def b32_decode(text: str) -> bytes:
     try:
         return base64.b32decode(text.upper() + "=" * (-len(text) % 8))
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII characters
         raise IpfsFormatError(f"invalid base32 {text!r}") from exc
 
 

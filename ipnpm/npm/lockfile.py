@@ -100,7 +100,10 @@ def find_lockfile(project: Path) -> Path | None:
 
 
 def is_registry_tarball_url(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a broken IPv6 literal: not a URL npm could fetch either
+        return False
     return parts.scheme in ("http", "https") and "/-/" in parts.path and parts.path.endswith(".tgz")
 
 
@@ -108,11 +111,12 @@ def _is_registry_entry(entry: Mapping[str, Any]) -> bool:
     if entry.get("link") or entry.get("inBundle") or entry.get("bundled"):
         return False
     resolved = entry.get("resolved")
-    if resolved is None:
-        # npm omits `resolved` for registry packages (omit-lockfile-registry-resolved);
-        # git and file dependencies always keep it.
-        return isinstance(entry.get("version"), str) and ":" not in entry["version"]
-    return isinstance(resolved, str) and is_registry_tarball_url(resolved)
+    version = entry.get("version")
+    if not isinstance(version, str) or not version or ":" in version:
+        return False
+    # npm omits `resolved` for registry packages (omit-lockfile-registry-resolved); git and
+    # file dependencies always keep it.
+    return resolved is None or (isinstance(resolved, str) and is_registry_tarball_url(resolved))
 
 
 def _is_foreign(entry: Mapping[str, Any]) -> bool:
@@ -126,23 +130,29 @@ def _is_foreign(entry: Mapping[str, Any]) -> bool:
     )
 
 
-def _walk_v1(dependencies: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+def _walk_v1(dependencies: object) -> Iterator[Mapping[str, Any]]:
+    if not isinstance(dependencies, dict):
+        return
     for entry in dependencies.values():
         if isinstance(entry, dict):
             yield entry
-            yield from _walk_v1(entry.get("dependencies") or {})
+            yield from _walk_v1(entry.get("dependencies"))
 
 
 def _name_from_key(key: str) -> str:
     return key.rsplit("node_modules/", 1)[-1]
 
 
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _tarball(name: str, version: str, entry: Mapping[str, Any]) -> LockedTarball:
     return LockedTarball(
         name=name,
         version=version,
-        integrity=entry.get("integrity"),
-        resolved=entry.get("resolved"),
+        integrity=_str(entry.get("integrity")),
+        resolved=_str(entry.get("resolved")),
         optional=bool(entry.get("optional") or entry.get("devOptional")),
         manifest={key: entry[key] for key in _MANIFEST_FIELDS if key in entry},
     )
@@ -152,12 +162,15 @@ def _from_packages(packages: Mapping[str, Any]) -> Iterator[LockedTarball]:
     for key, entry in packages.items():
         if "node_modules/" not in key or not isinstance(entry, dict):
             continue
-        if _is_registry_entry(entry):
-            yield _tarball(entry.get("name") or _name_from_key(key), entry["version"], entry)
+        name = _str(entry.get("name")) or _name_from_key(key)
+        if _is_registry_entry(entry) and name:
+            yield _tarball(name, entry["version"], entry)
 
 
-def _from_dependencies(dependencies: Mapping[str, Any]) -> Iterator[LockedTarball]:
+def _from_dependencies(dependencies: object) -> Iterator[LockedTarball]:
     """v1: nested ``dependencies``; an alias has ``version: "npm:real@1.2.3"``."""
+    if not isinstance(dependencies, dict):
+        return
     for name, entry in dependencies.items():
         if not isinstance(entry, dict):
             continue
@@ -172,28 +185,38 @@ def _from_dependencies(dependencies: Mapping[str, Any]) -> Iterator[LockedTarbal
             if "requires" in entry:
                 manifest["dependencies"] = entry["requires"]
             yield _tarball(real_name, version, manifest)
-        yield from _from_dependencies(entry.get("dependencies") or {})
+        yield from _from_dependencies(entry.get("dependencies"))
 
 
 def read_lockfile(path: Path) -> Lockfile:
+    fix = f"fix or delete {path} (npm can regenerate it with `npm install`)"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LockfileError(
-            f"cannot read {path.name}: {exc}",
-            hint=f"fix or delete {path} (npm can regenerate it with `npm install`)",
-        ) from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise LockfileError(f"cannot read {path.name}: {exc}", hint=fix) from exc
     if not isinstance(data, dict):
-        raise LockfileError(f"{path.name} is not a JSON object", hint=f"fix or delete {path}")
-    version = int(data.get("lockfileVersion") or 1)
-    if isinstance(data.get("packages"), dict):
-        found = list(_from_packages(data["packages"]))
-        entries: list[Mapping[str, Any]] = [
-            e for e in data["packages"].values() if isinstance(e, dict)
-        ]
+        raise LockfileError(f"{path.name} is not a JSON object", hint=fix)
+    try:
+        return _parse(path, data)
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+        # A lockfile of the right JSON but the wrong shapes: say so, never crash on it.
+        raise LockfileError(f"{path.name} is not a valid npm lockfile ({exc!r})", hint=fix) from exc
+
+
+def _parse(path: Path, data: Mapping[str, Any]) -> Lockfile:
+    version = data.get("lockfileVersion", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 3:
+        raise LockfileError(
+            f"{path.name} has lockfileVersion {version!r}; ipnpm reads versions 1 to 3",
+            hint="regenerate it with this npm: `npm install --package-lock-only`",
+        )
+    packages = data.get("packages")
+    if isinstance(packages, dict):
+        found = list(_from_packages(packages))
+        entries: list[Mapping[str, Any]] = [e for e in packages.values() if isinstance(e, dict)]
     else:
-        found = list(_from_dependencies(data.get("dependencies") or {}))
-        entries = list(_walk_v1(data.get("dependencies") or {}))
+        found = list(_from_dependencies(data.get("dependencies")))
+        entries = list(_walk_v1(data.get("dependencies")))
     unique = {(t.name, t.version, t.integrity): t for t in found}
     foreign = any(_is_foreign(entry) for entry in entries)
     return Lockfile(path, version, tuple(unique.values()), has_foreign_urls=foreign)

@@ -7,7 +7,11 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-_NAME = re.compile(r"^(?:@[^/@]+/)?[^/@.][^/@]*$")
+# npm's rules, strict enough for a path: no control characters, no "." or ".." segments.
+_CHAR = r"[^/@\x00-\x1f\x7f]"
+_FIRST = r"[^/@.\x00-\x1f\x7f]"
+_NAME = re.compile(rf"^(?:@{_FIRST}{_CHAR}*/)?{_FIRST}{_CHAR}*$")
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 
 
 def split_query(raw_path: str) -> tuple[str, str]:
@@ -31,9 +35,10 @@ def tarball_ref(path: str) -> tuple[str, str] | None:
     )
     basename = name.rsplit("/", 1)[-1]
     stem = filename[: -len(".tgz")]
-    if not stem.startswith(basename + "-"):
+    if not stem.startswith(basename + "-") or not _NAME.match(name):
         return None
-    return name, stem[len(basename) + 1 :]
+    version = stem[len(basename) + 1 :]
+    return (name, version) if _VERSION.match(version) else None
 
 
 def packument_name(path: str) -> str | None:

@@ -48,8 +48,18 @@ class _Server(ThreadingHTTPServer):
     ipfs_route: IpfsRoute | None  # serve mode
 
 
+_MAX_BODY = 512 * 1024 * 1024  # npm publish of a very large package; anything beyond is abuse
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: npm opens up to 15 sockets and reuses them
+    timeout = 120  # seconds: a stalled or idle client must not hold a thread forever
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -61,17 +71,34 @@ class _Handler(BaseHTTPRequestHandler):
         return hmac.compare_digest(self.headers.get("Authorization", ""), expected)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            return self.rfile.read(length)
+        """The request body, read only for an authorized request and within bounds."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            self.rfile.readline()
-            return b"".join(chunks)
-        return b""
+            return self._read_chunked()
+        text = self.headers.get("Content-Length") or "0"
+        if not text.isdigit():
+            raise _BadRequest(400, f"invalid Content-Length {text[:40]!r}")
+        length = int(text)
+        if length > _MAX_BODY:
+            raise _BadRequest(413, f"request body over {_MAX_BODY} bytes")
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024).split(b";")[0].strip()
+            try:
+                size = int(line, 16)
+            except ValueError:
+                raise _BadRequest(400, "invalid chunk size") from None
+            if size < 0 or total + size > _MAX_BODY:
+                raise _BadRequest(413 if size > 0 else 400, "invalid or oversized chunked body")
+            if size == 0:
+                self.rfile.readline(1024)
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            total += size
+            self.rfile.readline(1024)
 
     def _send(self, answer: Answer) -> None:
         self.send_response(answer.status)
@@ -79,6 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(answer.body)))
         for key, value in answer.headers:
             self.send_header(key, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)
@@ -86,8 +115,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         try:
             self._answer()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # npm went away (Ctrl-C): nothing to answer
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True  # npm went away, or the client stalled: drop it
+        except _BadRequest as bad:
+            self.close_connection = True  # the stream is out of step: never reuse it
+            self._send(Answer(bad.status, json.dumps({"error": f"ipnpm: {bad}"}).encode()))
         except Exception as exc:  # the proxy must answer, never die silently
             logger.debug("proxy: internal error", exc_info=True)
             self.server.context.log.event("proxy-error", error=f"{type(exc).__name__}: {exc}")
@@ -95,14 +127,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(not_found(f"ipnpm: internal error: {type(exc).__name__}: {exc}"))
 
     def _answer(self) -> None:
-        body = self._read_body()
         if self.server.ipfs_route is not None and self.path.startswith("/ipfs/"):  # serve mode
             self.server.ipfs_route(self)
             return
         if self.server.auth.required and not self._authorized():
+            # Refused before reading a byte of the body, and the connection is closed: a
+            # client without the secret cannot make the proxy buffer anything.
+            self.close_connection = True
             self.server.context.log.event("refused", method=self.command, status=401)
             self._send(Answer(401, json.dumps({"error": self.server.auth.refusal}).encode()))
             return
+        body = self._read_body()
         path, _query = split_query(self.path)
         if self.command in ("GET", "HEAD"):
             ref = tarball_ref(path)

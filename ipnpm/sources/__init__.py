@@ -3,7 +3,7 @@ fetcher (``ipnpm.fetch``) tries them in order and verifies whatever they return.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,3 +43,14 @@ class Source(Protocol):
     by_cid: bool  # content is addressed by ``want.cid`` (IPFS), not by ``want.url``
 
     def open(self, want: Want) -> Iterator[bytes] | None: ...
+
+
+def bounded(chunks: Iterable[bytes], limit: int, what: str) -> Iterator[bytes]:
+    """``chunks``, but a source that yields more than ``limit`` bytes fails instead: a few
+    hostile blocks linked a million times over must not fill memory or disk."""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise SourceError(f"{what} is larger than {limit} bytes: refused")
+        yield chunk

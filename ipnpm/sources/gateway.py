@@ -19,7 +19,7 @@ from ipnpm.ipfs.car import read_car
 from ipnpm.ipfs.cid import DAG_PB, RAW, Cid
 from ipnpm.ipfs.errors import BlockHashError, IpfsFormatError
 from ipnpm.ipfs.unixfs import reassemble
-from ipnpm.sources import SourceError, Want
+from ipnpm.sources import SourceError, Want, bounded
 
 RAW_TYPE = "application/vnd.ipld.raw"
 CAR_TYPE = "application/vnd.ipld.car"
@@ -163,7 +163,9 @@ class GatewaySource:
                 _, blocks = read_car(car)  # hashes every block against its CID as it reads it
             # Walk from the CID we asked for, not the roots the CAR claims; this also hashes the
             # raw block, and a block missing from the DAG fails.
-            return list(reassemble(cid, blocks.__getitem__))
+            # A DAG linking one block a million times is an attack, not a tarball.
+            limit = 2 * sum(len(block) for block in blocks.values()) + (1 << 20)
+            return list(bounded(reassemble(cid, blocks.__getitem__), limit, f"the file {cid}"))
         except BlockHashError as exc:
             # Only a block that lies about its hash gets a gateway dropped: a CAR cut short
             # (boxo appends an in-band error when it cannot find a block) is an honest failure.

@@ -14,7 +14,7 @@ from ipnpm.ipfs.cid import RAW, Cid
 from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.ipfs.unixfs import reassemble
 from ipnpm.kubo import KuboClient, KuboError
-from ipnpm.sources import SourceError, Want
+from ipnpm.sources import SourceError, Want, bounded
 
 NETWORK_TIMEOUT = 15.0  # how long Kubo may search its peers for content it does not hold
 
@@ -75,5 +75,9 @@ class KuboSource:
 
     def _car(self, cid: Cid, options: dict[str, str]) -> bytes:
         response = self.client.call("dag/export", str(cid), options=options)
-        blocks = dict(CarReader(io.BytesIO(response.content)))  # verifies every block
-        return b"".join(reassemble(cid, blocks.__getitem__))
+        car = response.content
+        blocks = dict(CarReader(io.BytesIO(car)))  # verifies every block
+        # A real tarball is never much larger than the blocks it is made of (gzip leaves no
+        # repeated 1 MiB chunks); a DAG that links one block a million times is an attack.
+        limit = 2 * len(car) + (1 << 20)
+        return b"".join(bounded(reassemble(cid, blocks.__getitem__), limit, f"the file {cid}"))
