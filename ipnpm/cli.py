@@ -17,7 +17,7 @@ import click
 
 from ipnpm import __version__
 from ipnpm.boundary import guarded
-from ipnpm.errors import ExitCode
+from ipnpm.errors import ExitCode, IpnpmError, UsageError
 from ipnpm.settings import Settings, resolve
 
 _USAGE_HINT = (
@@ -104,7 +104,14 @@ def cli(  # noqa: PLR0917 - click passes one argument per option
 def _run_ipfs(settings: Settings, args: Sequence[str]) -> int:
     from ipnpm.cli_ipfs import ipfs
 
-    result = ipfs.main(list(args), prog_name="ipnpm ipfs", standalone_mode=False, obj=settings)
+    try:
+        result = ipfs.main(list(args), prog_name="ipnpm ipfs", standalone_mode=False, obj=settings)
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None  # the boundary's Ctrl-C: exit 130
+    except click.UsageError as exc:
+        raise UsageError(exc.format_message(), hint="see `ipnpm ipfs --help`") from exc
+    except click.ClickException as exc:
+        raise IpnpmError(exc.format_message()) from exc
     return int(result or 0)
 
 

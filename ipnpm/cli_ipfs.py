@@ -104,3 +104,42 @@ def verify(settings: Settings) -> int:
     from ipnpm.maintenance import verify_store
 
     return verify_store(settings)
+
+
+@ipfs.command(
+    epilog="Uses ipnpm's options for its sources: "
+    "ipnpm --kubo URL --gateway URL --store DIR ipfs serve --port 4880"
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--no-auth", is_flag=True, help="Serve the registry without the token (loopback hosts only)."
+)
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, no_auth: bool) -> int:
+    """Run the verifying registry proxy until stopped (Ctrl-C: exit 130; SIGTERM: exit 0),
+    for a team or a CI fleet, plus a trustless gateway (GET /ipfs/CID?format=raw|car) over
+    the store that needs no token, for `ipnpm --gateway URL`.
+
+    The first line of output is `ipnpm: serving on URL`. npm clients add to their .npmrc
+    (the exact lines are printed at start):
+
+    \b
+      registry=URL
+      replace-registry-host=<the upstream's host:port, or always>
+      //HOST:PORT/:_authToken=${IPNPM_SERVE_TOKEN}
+
+    replace-registry-host is needed because packuments keep the upstream's tarball URLs
+    (lockfiles never record this server); `always` also rewrites git dependencies, so prefer
+    the host. The token is in STORE/serve-token (created 0600 on first start).
+    """
+    from ipnpm.serve import ServeOptions
+    from ipnpm.serve import serve as run_server
+
+    return run_server(settings, ServeOptions(host=host, port=port, auth=not no_auth))

@@ -34,8 +34,11 @@ class RunLog:
         self._prune(directory)
 
     def _prune(self, directory: Path) -> None:
+        cutoff = time.time() - 600  # a log written to lately may belong to a live server
         for old in sorted(directory.glob("run-*.jsonl"))[:-_KEEP]:
-            old.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
 
     def event(self, kind: str, **fields: Any) -> None:
         record = {"t": round(time.monotonic() - self.started, 4), "event": kind, **fields}

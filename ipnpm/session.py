@@ -144,15 +144,19 @@ def open_session(
     command: str | None,
     overrides: Mapping[str, str] | None = None,
     strict_lockfile: bool = False,
+    for_project: bool = True,
 ) -> Iterator[RunContext]:
-    """Everything one run needs, torn down (seeding finished, log closed) on exit."""
+    """Everything one run needs, torn down (seeding finished, log closed) on exit.
+
+    ``for_project=False`` (serve mode) ignores the lockfiles of the directory ipnpm started in.
+    """
     env = dict(os.environ)
     config = apply_overrides(read_npm_config(npm, cwd, env), overrides or {})
     store = Store(settings.store).open()
     store.clear_tmp()
     project = project_root(cwd)
-    lockfile = load_lockfile(project, strict=strict_lockfile)
-    cids = read_cidlock(project)
+    lockfile = load_lockfile(project, strict=strict_lockfile) if for_project else None
+    cids = read_cidlock(project) if for_project else None
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(RunLog(store.root / "logs"))
         sources, kubo_url = _ipfs_sources(settings, env, log)

@@ -41,7 +41,10 @@ _PER_RUN_SECRET = Auth()
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client connection must not keep ipnpm alive
-    allow_reuse_address = False
+    # A restart (serve mode) must not wait a minute for the TIME_WAITs of closed keep-alive
+    # connections; on Linux this never lets two listeners share the port.
+    allow_reuse_address = True
+    request_queue_size = 128  # npm opens 15 sockets at once; a team server many more
     context: RunContext
     packuments: Packuments
     auth: Auth  # serve mode
@@ -112,7 +115,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(answer.body)
 
+    _responded = False  # set once a status line went out on this request
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._responded = True
+        super().send_response(code, message)
+
     def _dispatch(self) -> None:
+        self._responded = False
         try:
             self._answer()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
@@ -123,6 +133,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # the proxy must answer, never die silently
             logger.debug("proxy: internal error", exc_info=True)
             self.server.context.log.event("proxy-error", error=f"{type(exc).__name__}: {exc}")
+            if self._responded:
+                self.close_connection = True  # mid-body: a second response would corrupt it
+                return
             # 404 rather than 500: npm retries a 5xx for over a minute before it fails.
             self._send(not_found(f"ipnpm: internal error: {type(exc).__name__}: {exc}"))
 
