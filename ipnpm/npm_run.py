@@ -27,7 +27,8 @@ def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int
     command = npm_command(args)
     with open_session(settings, npm, cwd, command=command, overrides=overrides) as context:
         wants = not_in_npm_cache(context.locked_wants(), context.config.cache)
-        with Prefetch(context.fetcher, wants, jobs=settings.jobs):
+        # Verified tarballs go straight into npm's cache, so npm requests none of them.
+        with Prefetch(context.fetcher, wants, jobs=settings.jobs, npm_cache=_npm_cache(context)):
             code = _run_through_proxy(context, npm, args, cwd)
         if code == 0 and command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS:
             update_cidlock(context.project, context.store, context.config.cache)
@@ -53,3 +54,8 @@ def _run_through_proxy(context: RunContext, npm: str, args: Sequence[str], cwd: 
         )
         logger.debug("running: %s", redacted(argv))
         return run_child(argv, child_env(env, proxy_url, context.secret), cwd=str(cwd))
+
+
+def _npm_cache(context: RunContext) -> Path | None:
+    cache = context.config.cache
+    return cache if cache is not None and context.lockfile is not None else None

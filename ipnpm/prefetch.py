@@ -13,7 +13,7 @@ from types import TracebackType
 
 from ipnpm.errors import MissingContentError
 from ipnpm.fetch import Fetcher
-from ipnpm.npm.cacache import content_path
+from ipnpm.npm.cacache import content_path, put_content
 from ipnpm.sources import Want
 
 
@@ -34,10 +34,12 @@ class Prefetch:
         *,
         jobs: int,
         on_done: Callable[[Want], None] | None = None,
+        npm_cache: Path | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.wants = list(wants)
         self.on_done = on_done
+        self.npm_cache = npm_cache  # hand verified tarballs to npm's cache before it asks
         self.failed: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="prefetch")
         self._futures: list[Future[None]] = []
@@ -48,7 +50,12 @@ class Prefetch:
 
     def _one(self, want: Want) -> None:
         try:
-            self.fetcher.get(want, purpose="prefetch")
+            fetched = self.fetcher.get(want, purpose="prefetch")
+            cache, integrity = self.npm_cache, want.integrity
+            if cache and integrity and put_content(cache, integrity, fetched.stored.path):
+                self.fetcher.log.event(
+                    "handed", spec=want.spec, cid=fetched.stored.cid, integrity=integrity
+                )
         except MissingContentError as exc:
             if not want.optional:
                 self.failed[want.spec] = exc.message

@@ -13,7 +13,7 @@ import pexpect
 import pytest
 
 from tests.support.npm_env import NpmEnv, describe, make_project, tree_of
-from tests.support.runlog import installed_specs, obtained, served_events, tarball_events
+from tests.support.runlog import delivered, installed_specs, obtained, tarball_events
 from tests.support.verdaccio import Verdaccio
 
 DEPS = {
@@ -59,7 +59,7 @@ def test_single_flight_each_tarball_downloaded_once(
     assert len(gets) == len(installed_specs(project))
     prefetched = [e for e in tarball_events(npm_env.store_dir) if e["purpose"] == "prefetch"]
     assert prefetched  # the prefetch really ran alongside npm
-    assert {e["spec"] for e in served_events(npm_env.store_dir)} == installed_specs(project)
+    assert set(delivered(npm_env.store_dir)) == installed_specs(project)
 
 
 @pytest.mark.parametrize("kind", ["workspaces", "alias-and-platform", "v1"])
@@ -144,3 +144,14 @@ def test_ipfs_fetch_names_what_is_missing(
         assert spec in result.stderr
     assert "upstream: upstream unreachable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_verified_tarballs_are_handed_to_npms_cache(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """From a warm store, npm finds every tarball in its own cache and asks the proxy for none."""
+    project = _locked(npm_env, tmp_path / "p", DEPS)
+    assert npm_env.run_ipnpm(["ipfs", "fetch"], project).returncode == 0  # warm the store
+    result = npm_env.run_ipnpm(["ci"], project)
+    assert result.returncode == 0, describe(result)
+    how = delivered(npm_env.store_dir)
+    assert set(how) == installed_specs(project)
+    assert set(how.values()) == {"npm-cache"}, how

@@ -40,3 +40,15 @@ def installed_specs(project: Path) -> set[str]:
             name = entry.get("name") or key.rsplit("node_modules/", 1)[-1]
             specs.add(f"{name}@{entry['version']}")
     return specs
+
+
+def delivered(store: Path) -> dict[str, str]:
+    """spec -> how npm got it: "proxy" (served over HTTP) or "npm-cache" (handed to npm's cache
+    before it asked). Either way ipnpm verified the bytes first."""
+    found: dict[str, str] = {}
+    for event in last_run(store):
+        if event["event"] == "served" and event.get("verified"):
+            found.setdefault(event["spec"], "proxy")
+        elif event["event"] == "handed":
+            found.setdefault(event["spec"], "npm-cache")
+    return found
