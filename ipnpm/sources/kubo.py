@@ -51,12 +51,9 @@ class KuboSource:
         return None if data is None else iter((data,))
 
     def _fetch(self, cid: Cid) -> bytes | None:
-        # Local blocks first (offline=true answers at once), then let Kubo ask its peers,
-        # bounded, so content nobody has costs a few seconds, not a hung install.
-        try:
-            return self._get(cid, {"offline": "true"})
-        except (KuboError, IpfsFormatError):
-            pass  # not (all) local: a dag/export cut short by a missing block ends up here too
+        # One call: Kubo answers from its own blocks at once and asks its peers only for what
+        # it lacks, within the timeout, so content nobody has costs seconds, not a hung install.
+        # (An offline-first call would double the requests for content that is on a peer.)
         try:
             return self._get(cid, {"timeout": f"{self.timeout:g}s"})
         except KuboError as exc:
