@@ -1,0 +1,1 @@
+"""ipnpm's benchmark harness: `python -m bench.run [--quick]` (see BENCHMARKS.md)."""

@@ -1,0 +1,92 @@
+"""One corpus project made ready for the scenarios: the LAN peer seeded, ipnpm-lock.json
+recorded, a warm ipnpm store and a warm npm cache; fresh copies and tree checks per run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.commands import NPM_FLAGS, BenchError, ipnpm, npm
+from bench.world import World
+from tests.support.corpus import check_tree, corpus_project, expected_tree, locked_tarballs
+from tests.support.npm_env import NpmEnv
+from tests.support.runlog import last_run, obtained
+
+CIDLOCK = "ipnpm-lock.json"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    name: str
+    root: Path
+    cidlock: str  # the text of ipnpm-lock.json, as `ipnpm install` wrote it
+    seed_env: NpmEnv  # registry: the corpus directly; its store holds every tarball
+    seed_project: Path  # the project `ipnpm install` seeded the peer from (no node_modules)
+    warm_npm: NpmEnv  # an npm cache holding every tarball (registry: the corpus directly)
+    tarballs: int  # locked registry tarballs npm installs on this machine
+
+    @property
+    def warm_store(self) -> Path:
+        """An ipnpm store holding every tarball the project installs on this machine."""
+        return self.seed_env.store_dir
+
+    def fresh(self, dest: Path, base: str, *, cidlock: bool = False) -> Path:
+        """A new copy of the project, its lockfile pointing at base, maybe with its CIDs."""
+        project = corpus_project(self.name, dest, base.rstrip("/"))
+        if cidlock:
+            (project / CIDLOCK).write_text(self.cidlock)
+        return project
+
+
+def prepare(world: World, name: str, root: Path) -> Prepared:
+    """Seed the peer through `ipnpm --kubo <peer> install` and warm npm's cache; verified."""
+    seed_env = NpmEnv(root / "seed-env", registry=world.near_url)
+    seed = corpus_project(name, root / "seed-project", world.near_url.rstrip("/"))
+    ipnpm(seed_env, ["--kubo", world.peer.api_url, "install", *NPM_FLAGS], seed)
+    verify_tree(name, seed)
+    cidlock = (seed / CIDLOCK).read_text()
+    warm_npm = NpmEnv(root / "warm-npm", registry=world.near_url)
+    warm = corpus_project(name, root / "warm-project", world.near_url.rstrip("/"))
+    npm(warm_npm, ["ci", *NPM_FLAGS], warm)
+    verify_tree(name, warm)
+    shutil.rmtree(warm)
+    shutil.rmtree(seed / "node_modules")
+    installed = len(json.loads(cidlock)["tarballs"])
+    return Prepared(name, root, cidlock, seed_env, seed, warm_npm, installed)
+
+
+def verify_tree(name: str, project: Path) -> None:
+    """Every locked package installed at its version, optional ones as on this machine."""
+    tree = check_tree(name, project)
+    if tree.missing or tree.version_mismatch:
+        raise BenchError(
+            f"{name}: broken install: missing {tree.missing[:5]}, "
+            f"mismatched {tree.version_mismatch[:5]}"
+        )
+    if (tree.installed, tree.optional_skipped) != expected_tree(name):
+        raise BenchError(
+            f"{name}: installed {tree.installed}, skipped {tree.optional_skipped}; "
+            f"expected {expected_tree(name)}"
+        )
+
+
+def verify_sources(store: Path, expected: str) -> None:
+    """Every tarball of the last ipnpm run came from `expected` (kubo, store, upstream)."""
+    sources = obtained(store)
+    other = {spec: source for spec, source in sources.items() if source != expected}
+    if not sources or other:
+        shown = dict(list(other.items())[:5])
+        why = [
+            f"{e['spec']}: {e['source']}: {e['error']}"
+            for e in last_run(store)
+            if e["event"] == "source-failed" and e["spec"] in shown
+        ]
+        raise BenchError(
+            f"expected every tarball from {expected}: {len(sources)} got, {shown}; {why[:5]}"
+        )
+
+
+def locked_count(name: str) -> int:
+    return len(locked_tarballs(name))

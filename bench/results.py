@@ -1,0 +1,115 @@
+"""What a benchmark run measured, as plain data: series of runs and their summaries."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Series:
+    """Several runs of one scenario: wall seconds, ipnpm's peak RSS, failures."""
+
+    key: str
+    label: str
+    seconds: list[float] = field(default_factory=list)
+    peak_rss: list[int] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)  # ipnpm's own, not npm's
+    tree_cpu: list[float] = field(default_factory=list)  # the command's whole process tree
+    daemon_cpu: list[float] = field(default_factory=list)  # the Kubo daemons meanwhile
+    extra: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.seconds)
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "n": self.n,
+            "median": self.median,
+            "min": min(self.seconds, default=None),
+            "max": max(self.seconds, default=None),
+            "seconds": self.seconds,
+            "peak_rss_bytes": self.peak_rss,
+            "ipnpm_cpu_seconds": self.cpu_seconds,
+            "tree_cpu_seconds": self.tree_cpu,
+            "kubo_cpu_seconds": self.daemon_cpu,
+            "extra": self.extra,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class ProjectResult:
+    name: str
+    tarballs: int  # registry tarballs npm installs on this machine
+    runs: int
+    series: dict[str, Series] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # the project could not be prepared
+
+    def median(self, key: str) -> float | None:
+        found = self.series.get(key)
+        return found.median if found else None
+
+    def peak_rss(self) -> tuple[int, str] | None:
+        """ipnpm's highest peak RSS over every run of this project, and in which scenario."""
+        peaks = [(peak, s.key) for s in self.series.values() for peak in s.peak_rss]
+        return max(peaks) if peaks else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "tarballs": self.tarballs,
+            "runs": self.runs,
+            "scenarios": {key: s.as_json() for key, s in self.series.items()},
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class Results:
+    started: str  # ISO date and time, UTC
+    command: str
+    quick: bool
+    link: str
+    machine: dict[str, str]
+    projects: dict[str, ProjectResult] = field(default_factory=dict)
+    passthrough: dict[str, Any] = field(default_factory=dict)
+    index: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def largest(self) -> ProjectResult | None:
+        return max(self.projects.values(), key=lambda p: p.tarballs, default=None)
+
+    def errors(self) -> list[str]:
+        found = [f"{p.name}: {e}" for p in self.projects.values() for e in p.errors]
+        found += [
+            f"{p.name} / {s.key}: {e.splitlines()[0] if e else e}"
+            for p in self.projects.values()
+            for s in p.series.values()
+            for e in s.errors
+        ]
+        found += [f"passthrough: {e}" for e in self.passthrough.get("errors", [])]
+        return found + [f"index: {e}" for e in self.index.get("errors", [])]
+
+    def unmeasured(self) -> list[str]:
+        """What has no figure at all: the harness could not measure it (not one run passed)."""
+        missing = [
+            f"{p.name} / {s.key}"
+            for p in self.projects.values()
+            for s in p.series.values()
+            if s.n == 0
+        ]
+        missing += [f"{p.name}: not prepared" for p in self.projects.values() if p.errors]
+        if "median_difference_ms" not in self.passthrough:
+            missing.append("pass-through")
+        if "median_seconds" not in self.index:
+            missing.append("index")
+        return missing

@@ -1,0 +1,190 @@
+"""The benchmark: `python -m bench.run [--quick] [--runs N] [--projects a,b] [--out DIR]`.
+
+Builds its world on loopback once (bench/world.py), then for each project runs every scenario
+once per round, rounds interleaved so that a slow spell of the shared machine hits every
+scenario alike; then pass-through overhead and index resolution. Writes latest.json, latest.md
+and a PNG per project to --out, and (full runs) the generated block of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import machine, plot, report
+from bench.commands import BenchError, ipnpm_snapshot
+from bench.index_bench import index_resolution
+from bench.micro import passthrough
+from bench.projects import Prepared, prepare
+from bench.results import ProjectResult, Results, Series
+from bench.scenarios import ALL, INSTALLS, Run
+from bench.slow_proxy import Link
+from bench.world import World, building_world
+from tests.support.corpus import CORPUS_PROJECTS
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+QUICK_PROJECT = "tiny-actions-github"
+INDEX_PROJECT = "xl-lerna-workspaces"
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _measure(series: Series, step: Run, project: Prepared, world: World, scratch: Path) -> None:
+    scratch.mkdir(parents=True)
+    try:
+        measured = step(project, world, scratch)
+    except (BenchError, OSError, AssertionError, ValueError, KeyError) as exc:
+        series.errors.append(f"{type(exc).__name__}: {exc}")
+        _say(f"  {series.key}: FAILED {str(exc)[-2000:]}")
+        return
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    series.seconds.append(measured.seconds)
+    series.tree_cpu.append(measured.tree_cpu)
+    if measured.daemon_cpu is not None:
+        series.daemon_cpu.append(measured.daemon_cpu)
+    probe = measured.probe
+    if probe is not None:
+        series.peak_rss.append(probe.peak_rss)
+        series.cpu_seconds.append(probe.cpu_seconds)
+    if measured.extra:
+        series.extra.append(dict(measured.extra))
+    own = f", ipnpm {probe.cpu_seconds:.2f} s CPU, {probe.peak_rss / 1e6:.0f} MB" if probe else ""
+    kubo = f", Kubo {measured.daemon_cpu:.2f} s CPU" if measured.daemon_cpu is not None else ""
+    _say(f"  {series.key}: {measured.seconds:.2f} s, tree {measured.tree_cpu:.2f} s CPU{own}{kubo}")
+
+
+def bench_project(world: World, prepared: Prepared, runs: int, work: Path) -> ProjectResult:
+    result = ProjectResult(prepared.name, prepared.tarballs, runs)
+    result.series = {s.key: Series(s.key, s.label) for s in ALL}
+    for round_ in range(1, runs + 1):
+        _say(f"{prepared.name}: round {round_}/{runs}")
+        for scenario in ALL:
+            scratch = work / "scratch" / f"{scenario.key}-{round_}"
+            _measure(result.series[scenario.key], scenario.run, prepared, world, scratch)
+    return result
+
+
+def _prepare(world: World, name: str, work: Path) -> Prepared | str:
+    began = time.monotonic()
+    try:
+        prepared = prepare(world, name, work / name)
+    except (BenchError, OSError, KeyError, ValueError) as exc:
+        _say(f"{name}: could not be prepared: {exc}")
+        return f"could not be prepared: {type(exc).__name__}: {exc}"
+    _say(f"{name}: prepared in {time.monotonic() - began:.0f} s ({prepared.tarballs} tarballs)")
+    return prepared
+
+
+def _args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_PROJECT} only, 2 runs")
+    parser.add_argument("--runs", type=int, help="rounds per project (default 3; quick 2)")
+    parser.add_argument("--xl-runs", type=int, help="rounds for xl-lerna-workspaces")
+    parser.add_argument("--projects", help="comma-separated corpus projects (default all)")
+    parser.add_argument("--pairs", type=int, help="pass-through pairs (default 30; quick 10)")
+    parser.add_argument("--out", type=Path, help="results directory (default bench/results)")
+    parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="far upstream RTT")
+    parser.add_argument("--rate-mb", type=float, default=5.0, help="far upstream MB/s/conn")
+    args = parser.parse_args(argv)
+    default_projects = QUICK_PROJECT if args.quick else ",".join(CORPUS_PROJECTS)
+    args.project_names = [p for p in (args.projects or default_projects).split(",") if p]
+    unknown = set(args.project_names) - set(CORPUS_PROJECTS)
+    if unknown:
+        parser.error(f"unknown projects {sorted(unknown)}; choose from {CORPUS_PROJECTS}")
+    args.runs = args.runs or (2 if args.quick else 3)
+    args.pairs = args.pairs or (10 if args.quick else 30)
+    args.out = args.out or REPO_ROOT / "bench" / "results" / ("quick" if args.quick else "")
+    return args
+
+
+def _extras(results: Results, world: World, prepared: Prepared, work: Path, quick: bool) -> None:
+    try:
+        results.index = index_resolution(prepared, world, work / "index", 5 if quick else 10)
+        _say(f"index: {results.index['median_seconds']:.3f} s for {results.index['tarballs']}")
+    except (BenchError, OSError, AssertionError, ValueError, KeyError) as exc:
+        results.index = {"errors": [f"{type(exc).__name__}: {exc}"]}
+        _say(f"index: FAILED {exc}")
+
+
+def run(args: argparse.Namespace, work: Path) -> Results:
+    link = Link(latency=args.latency_ms / 1000, rate=args.rate_mb * 1e6)
+    results = Results(
+        started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        command="python -m bench.run " + " ".join(sys.argv[1:]),
+        quick=args.quick,
+        link=link.describe(),
+        machine=machine.describe(),
+    )
+    index_project = INDEX_PROJECT if INDEX_PROJECT in args.project_names else None
+    index_project = index_project or args.project_names[-1]
+    with ipnpm_snapshot(work / "snapshot"), building_world(work / "world", link) as world:
+        for name in args.project_names:
+            runs = args.xl_runs if args.xl_runs and name == INDEX_PROJECT else args.runs
+            prepared = _prepare(world, name, work / "projects")
+            if isinstance(prepared, str):
+                results.projects[name] = ProjectResult(name, 0, runs, errors=[prepared])
+                continue
+            results.projects[name] = bench_project(world, prepared, runs, work / "projects")
+            if name == index_project:
+                _extras(results, world, prepared, work, args.quick)
+            shutil.rmtree(prepared.root, ignore_errors=True)
+        _say("pass-through")
+        try:
+            results.passthrough = passthrough(world, work / "passthrough", args.pairs)
+        except BenchError as exc:
+            results.passthrough = {"errors": [str(exc)]}
+    return results
+
+
+def _publish(results: Results, out: Path, quick: bool) -> None:
+    report.write(results, out)
+    keys = [s.key for s in INSTALLS]
+    for project in results.projects.values():
+        plot.plot_project(project, keys, out / f"{project.name}.png")
+    if not quick and out.resolve().is_relative_to(REPO_ROOT):
+        prefix = out.resolve().relative_to(REPO_ROOT).as_posix() + "/"
+        report.update_benchmarks_md(results, REPO_ROOT / "BENCHMARKS.md", prefix)
+    _say(f"wrote {out / 'latest.md'}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _args(argv)
+    began = time.monotonic()
+    work = args.work or Path(tempfile.mkdtemp(prefix="ipnpm-bench-"))
+    try:
+        results = run(args, work)
+    except Exception:
+        traceback.print_exc()
+        _say("the harness itself failed")
+        return 2
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    results.wall_seconds = time.monotonic() - began
+    results.machine["load at end"] = machine.load_average()
+    results.machine["ipnpm commit at end"] = machine.ipnpm_commit()
+    _publish(results, args.out, args.quick)
+    print(report.markdown(results))
+    for error in results.errors():
+        _say(f"failed run (not counted): {error}")
+    unmeasured = results.unmeasured()
+    for what in unmeasured:
+        _say(f"no figure at all for {what}")
+    # Exit 1 only when something could not be measured at all; a single failed run among
+    # several is reported above and in the results, and the figure stands on the others.
+    return 1 if unmeasured else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
