@@ -93,5 +93,3 @@ def _message(response: requests.Response) -> str:
         return str(response.json().get("Message") or response.status_code)
     except ValueError:
         return f"HTTP {response.status_code}"
-
-

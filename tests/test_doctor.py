@@ -38,7 +38,8 @@ def test_each_broken_part_is_named(npm_env: NpmEnv, tmp_path: Path, broken: str)
     elif broken == "gateway":
         args += ["--gateway", "http://127.0.0.1:9"]
     elif broken == "index":
-        args += ["--kubo", "off", "--index", "k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8"]
+        never_published = "k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8"
+        args += ["--kubo", "off", "--index", never_published]
     else:
         (tmp_path / "store-file").write_text("not a directory")
         args += ["--store", str(tmp_path / "store-file")]
