@@ -58,7 +58,7 @@ def _index_set(store: Store, name: str, kubo: KuboClient | None, log: RunLog) ->
 
 def _resolve_all(indexes: IndexSet, tarballs: Sequence[LockedTarball]) -> list[str | None]:
     indexes.resolve_all()
-    return [indexes.cid_for(t.name, t.integrity) for t in tarballs]
+    return [indexes.cid_for(t.name, t.version, t.integrity) for t in tarballs]
 
 
 def index_resolution(

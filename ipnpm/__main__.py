@@ -1,3 +1,3 @@
-from ipnpm.cli import main
+from ipnpm.entry import main
 
 main()

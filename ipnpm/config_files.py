@@ -13,7 +13,7 @@ from typing import Any
 
 from ipnpm.errors import UsageError
 
-KNOWN_KEYS = ("store", "npm", "kubo", "gateways", "seed", "jobs", "indexes")
+KNOWN_KEYS = ("store", "kubo", "gateways", "seed", "jobs", "indexes")
 
 
 @dataclass(frozen=True)

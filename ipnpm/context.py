@@ -59,7 +59,9 @@ class RunContext:
 
     def resolve_cid(self, want: Want) -> str | None:
         """The CID of a tarball nobody named one for: from the indexes (lazily, per fetch)."""
-        return self.indexes.cid_for(want.name, want.integrity) if self.indexes else None
+        if self.indexes is None:
+            return None
+        return self.indexes.cid_for(want.name, want.version, want.integrity)
 
     def locked_wants(self) -> list[Want]:
         """A Want for every registry tarball of the lockfile that npm installs on this machine."""

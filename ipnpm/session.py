@@ -132,7 +132,7 @@ def _indexes(
 def _cid_resolver(indexes: IndexSet | None) -> Callable[[Want], str | None] | None:
     if indexes is None:
         return None
-    return lambda want: indexes.cid_for(want.name, want.integrity)
+    return lambda want: indexes.cid_for(want.name, want.version, want.integrity)
 
 
 @contextlib.contextmanager

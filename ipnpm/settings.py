@@ -56,9 +56,10 @@ def default_store(env: Mapping[str, str]) -> Path:
 
 
 def default_jobs() -> int:
-    # Fetching is latency-bound, not CPU-bound: a few workers per core, capped near npm's own
-    # 15 sockets per host times a couple of sources.
-    return max(8, min(32, 4 * (os.cpu_count() or 2)))
+    # Fetching is latency-bound, not CPU-bound. Measured (BENCHMARKS.md): with 8 workers a
+    # LAN Kubo peer delivered 175 tarballs/s, slower than npm asks; 32 gave 340-386/s on
+    # 2 cores. More cores, a little more, up to 64.
+    return max(32, min(64, 8 * (os.cpu_count() or 2)))
 
 
 # -- parsing one value, whatever its origin -------------------------------------------------
@@ -140,7 +141,9 @@ def _text(_name: str, value: object) -> str:
 _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
     "store": ("IPNPM_STORE", _store, True),
     "offline": ("IPNPM_OFFLINE", parse_bool, False),
-    "npm": ("IPNPM_NPM", _text, True),
+    # Which npm to run is this machine's business, not the project's: never from a file (and
+    # the pass-through fast path only has to look at the environment).
+    "npm": ("IPNPM_NPM", _text, False),
     "debug": ("IPNPM_DEBUG", parse_bool, False),
     "kubo": ("IPNPM_KUBO_API", _kubo, True),
     "gateways": ("IPNPM_GATEWAYS", _gateways, True),

@@ -82,6 +82,11 @@ class Index:
         data = self.files.read(self.resolve().root, packument_path(name))
         return json.loads(data) if data else None
 
+    def cid_of_version(self, name: str, version: str) -> str | None:
+        manifest = ((self.packument(name) or {}).get("versions") or {}).get(version) or {}
+        cid = (manifest.get("dist") or {}).get("cid")
+        return cid if isinstance(cid, str) else None
+
 
 class IndexSet:
     def __init__(self, indexes: Sequence[Index]) -> None:
@@ -102,10 +107,12 @@ class IndexSet:
         for index in self.indexes:
             index.resolve()
 
-    def cid_for(self, name: str, integrity: str | None) -> str | None:
+    def cid_for(self, name: str, version: str, integrity: str | None) -> str | None:
         for index in self.for_name(name):
             try:
-                cid = index.cid_for(integrity)
+                # Lockfile entries without integrity (npm omits it at times) by name@version.
+                by_hash = index.cid_for(integrity) if integrity else None
+                cid = by_hash or index.cid_of_version(name, version)
             except SourceError as exc:
                 index.log.event("index-failed", name=index.ref.name, error=str(exc))
                 continue

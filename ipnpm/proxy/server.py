@@ -217,7 +217,11 @@ def registry_proxy(
     server.packuments = Packuments(context)
     server.auth = auth
     server.ipfs_route = ipfs_route
-    thread = threading.Thread(target=server.serve_forever, name="ipnpm-proxy", daemon=True)
+    # shutdown() waits for the serve loop's next poll: 50 ms, not the default 0.5 s, at the end
+    # of every run.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="ipnpm-proxy", daemon=True
+    )
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}/"
