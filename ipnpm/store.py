@@ -62,6 +62,14 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[Path] = set()  # directories known to exist: mkdir once per run
+
+    def _ensure_dir(self, directory: Path) -> None:
+        # Path.mkdir(exist_ok=True) raises and catches FileExistsError each time: measurable
+        # at thousands of tarballs (BENCHMARKS.md).
+        if directory not in self._made:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made.add(directory)
 
     def open(self) -> Store:
         """Create the layout, failing early with a clear error when the directory is unusable."""
@@ -124,7 +132,7 @@ class Store:
         with self._partial() as partial:
             try:
                 partial.write_bytes(data)
-                target.parent.mkdir(parents=True, exist_ok=True)
+                self._ensure_dir(target.parent)
                 os.replace(partial, target)
             except OSError as exc:
                 raise self._write_failed(exc) from exc
@@ -196,7 +204,7 @@ class Store:
                 )
             target = self.object_path(cid)
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                self._ensure_dir(target.parent)
                 os.replace(partial, target)
             except OSError as exc:
                 raise self._write_failed(exc) from exc
