@@ -110,16 +110,31 @@ class Store:
         The lock dies with the process, however it dies: a partial nobody holds is left over
         from a killed run, and the next run removes it (``clear_tmp``).
         """
-        path = self.root / "tmp" / f"{secrets.token_hex(8)}.partial"
+        path, lock = self._locked_partial()
         try:
-            lock = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
-        except OSError as exc:
-            raise self._write_failed(exc) from exc
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
             yield path
         finally:
             path.unlink(missing_ok=True)
+            os.close(lock)
+
+    def _locked_partial(self) -> tuple[Path, int]:
+        while True:
+            path = self.root / "tmp" / f"{secrets.token_hex(8)}.partial"
+            try:
+                lock = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                # A cleaner may have taken it for a dead run's partial between the create and
+                # the lock, and removed it: then the lock is on nothing, so start over.
+                if os.fstat(lock).st_ino == os.stat(path).st_ino:
+                    return path, lock
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                os.close(lock)
+                raise self._write_failed(exc) from exc
             os.close(lock)
 
     def _write_failed(self, exc: OSError) -> StoreError:
@@ -269,8 +284,6 @@ class Store:
         """Remove the partial files of killed runs: those whose writer no longer holds them."""
         for path in (self.root / "tmp").glob("*.partial"):
             try:
-                if time.time() - path.stat().st_mtime < 2.0:
-                    continue  # its writer may be between creating and locking it
                 handle = os.open(path, os.O_RDONLY)
             except OSError:
                 continue
