@@ -118,6 +118,11 @@ def _start(npm_env: NpmEnv, project: Path, args: list[str], marker: str) -> subp
 
 
 def _reset(npm_env: NpmEnv, project: Path, evict: bool) -> None:
+    # npm's own files are not ipnpm's contract: an npm killed while it rewrote package.json or
+    # package-lock.json may leave them half written, so each trial starts from the originals.
+    pristine = project.with_name("pristine")
+    for original in pristine.iterdir() if pristine.is_dir() else ():
+        shutil.copyfile(original, project / original.name)
     shutil.rmtree(npm_env.cache_dir, ignore_errors=True)
     npm_env.cache_dir.mkdir()
     shutil.rmtree(project / "node_modules", ignore_errors=True)
@@ -173,6 +178,10 @@ def crash_run(tmp_path_factory: pytest.TempPathFactory, verdaccio: Verdaccio) ->
     project = make_project(root / "project", DEPENDENCIES)
     locked = env.run_npm(["install", "--package-lock-only"], project)
     assert locked.returncode == 0, describe(locked)
+    pristine = project.with_name("pristine")
+    pristine.mkdir()
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(project / name, pristine / name)
     seed = int(os.environ.get("IPNPM_CRASH_SEED") or random.SystemRandom().randrange(1 << 32))
     began = time.monotonic()
     typical = {" ".join(args): _timed(env, project, args) for args in reversed(COMMANDS)}
