@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ipaddress
 import os
 import secrets
 import signal
@@ -35,6 +34,7 @@ from ipnpm.proxy.ipfs_gateway import TrustlessGateway
 from ipnpm.proxy.server import Auth, registry_proxy
 from ipnpm.session import open_session
 from ipnpm.settings import Settings
+from ipnpm.upstream import is_loopback
 
 TOKEN_FILE = "serve-token"  # noqa: S105 - the file's name, not a secret
 TOKEN_VARIABLE = "IPNPM_SERVE_TOKEN"  # noqa: S105 - the variable clients' npmrc line expands
@@ -60,7 +60,7 @@ class _Stopped(BaseException):
 
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until SIGINT (exit 130), SIGTERM or SIGHUP (exit 0)."""
-    if not options.auth and not _is_loopback(options.host):
+    if not options.auth and not is_loopback(options.host):
         raise UsageError(
             f"--no-auth on {options.host} would lend your registry credentials to the network",
             hint="keep the token (the default), or bind --host 127.0.0.1",
@@ -206,12 +206,3 @@ def _cap_malloc_arenas() -> None:
     (measured: +2 MB over the same soak). A no-op where malloc is not glibc's."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -19,7 +19,7 @@ TIMEOUT = (10.0, 60.0)  # connect, read: a hanging upstream must not stall npm f
 _local = threading.local()
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -61,7 +61,7 @@ class Upstream:
         parts = urlsplit(url)
         host = parts.hostname or ""
         # A corporate proxy cannot reach this machine's loopback, so loopback goes direct.
-        if _is_loopback(host) or _no_proxy_match(host, self._no_proxy):
+        if is_loopback(host) or _no_proxy_match(host, self._no_proxy):
             return {}
         configured = self.config.https_proxy if parts.scheme == "https" else None
         proxy = configured or self.config.proxy or self._env_proxy.get(parts.scheme)
