@@ -3,7 +3,7 @@
 The project's lockfile is published as an index on the peer (`ipnpm ipfs index add` +
 `index publish`), resolved once through Kubo, which fills ipnpm's record and file caches;
 then, in this process, fresh index objects (as a new ipnpm run builds them, see
-ipnpm.session._indexes) resolve a CID for every locked tarball with no source but the cache.
+ipnpm.run.assemble._indexes) resolve a CID for every locked tarball with no source but the cache.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import Any
 from bench.commands import BenchError, ipnpm
 from bench.projects import Prepared
 from bench.world import World
+from ipnpm.clients.kubo import KuboClient
 from ipnpm.index.client import Index, IndexSet
 from ipnpm.index.files import IndexFiles
 from ipnpm.index.records import RecordCache, RecordResolver
-from ipnpm.kubo import KuboClient
 from ipnpm.npm.lockfile import LockedTarball, read_lockfile
-from ipnpm.runlog import RunLog
 from ipnpm.settings import IndexRef
-from ipnpm.store import Store
+from ipnpm.store.objects import Store
+from ipnpm.store.runlog import RunLog
 
 _KEY = "ipnpm-bench-index"
 _MISSING_CONTENT = 6  # `index add`: some locked tarballs (other platforms') are not upstream

@@ -36,7 +36,7 @@ def _record(out: Path) -> None:
 def main() -> None:
     out, args = Path(sys.argv[1]), sys.argv[2:]
     atexit.register(_record, out)
-    from ipnpm.cli import main as ipnpm_main
+    from ipnpm.cli.main import main as ipnpm_main
 
     sys.argv = ["ipnpm", *args]
     ipnpm_main(args)

@@ -1,8 +1,8 @@
 # bash completion for ipnpm (bash >= 4.2).
 # Install: `source completions/ipnpm.bash` in ~/.bashrc, or copy it to
 # ${XDG_DATA_HOME:-~/.local/share}/bash-completion/completions/ipnpm
-# Generated from ipnpm's click commands by `python -m ipnpm.completion completions/`:
-# edit ipnpm/completion.py, not this file.
+# Generated from ipnpm's click commands by `python -m ipnpm.cli.completion completions/`:
+# edit ipnpm/cli/completion.py, not this file.
 _ipnpm_options() { # $1: node ("" = ipnpm, "ipfs store") -> its option names
     REPLY=
     case $1 in

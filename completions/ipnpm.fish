@@ -1,7 +1,7 @@
 # fish completion for ipnpm.
 # Install: copy to ~/.config/fish/completions/ipnpm.fish
-# Generated from ipnpm's click commands by `python -m ipnpm.completion completions/`:
-# edit ipnpm/completion.py, not this file.
+# Generated from ipnpm's click commands by `python -m ipnpm.cli.completion completions/`:
+# edit ipnpm/cli/completion.py, not this file.
 function __ipnpm_options --argument-names node # -> name<TAB>help
     switch $node
         case ''

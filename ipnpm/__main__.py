@@ -1,3 +1,3 @@
-from ipnpm.entry import main
+from ipnpm.cli.entry import main
 
 main()

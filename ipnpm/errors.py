@@ -1,7 +1,7 @@
 """Every error ipnpm reports on purpose, with the exit code it maps to.
 
 This module imports nothing from ipnpm so that any layer can raise these errors and the one
-error boundary (``ipnpm.boundary``) can turn them into a message and an exit code.
+error boundary (``ipnpm.cli.boundary``) can turn them into a message and an exit code.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     MISSING = 6  # offline and some locked tarballs are not in the store
     INTEGRITY = 7  # content failed verification (store verify found bad objects)
     LOCKFILE = 8  # a lockfile ipnpm must read is malformed
+    INDEX = 9  # a registry index cannot be used: its IPNS record is invalid, expired, rolled back
+    KUBO = 10  # the Kubo daemon ipnpm was told to use cannot be used
     INTERNAL = 70  # a bug: EX_SOFTWARE from sysexits.h
     INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT
 
@@ -76,3 +78,58 @@ class LockfileError(IpnpmError):
     """A lockfile ipnpm needs to read is not valid."""
 
     exit_code = ExitCode.LOCKFILE
+
+
+class IndexUnavailableError(IpnpmError):
+    """A registry index could not be resolved, or its record is not acceptable."""
+
+    exit_code = ExitCode.INDEX
+
+
+class KuboUnavailableError(IpnpmError):
+    """Kubo's RPC API failed or answered with an error."""
+
+    exit_code = ExitCode.KUBO
+
+
+# Exceptions that wrap another one under these attribute names (requests and urllib3 do).
+_WRAPPED = ("reason", "__cause__", "__context__")
+_MAX_REASON = 300
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    seen: set[int] = set()
+    current = exc
+    while id(current) not in seen:
+        seen.add(id(current))
+        inner = next(
+            (
+                value
+                for value in (getattr(current, name, None) for name in _WRAPPED)
+                if isinstance(value, BaseException)
+            ),
+            None,
+        )
+        if inner is None and current.args and isinstance(current.args[0], BaseException):
+            inner = current.args[0]
+        if inner is None:
+            break
+        current = inner
+    return current
+
+
+def reason(exc: BaseException) -> str:
+    """``exc`` as one short line for a user: the innermost cause, which names what really went
+    wrong ("SSLCertVerificationError: certificate verify failed: self-signed certificate in
+    certificate chain" rather than "SSLError: HTTPSConnectionPool(...): Max retries exceeded").
+    Used for the message npm shows, the run log and ``--debug`` alike, so they never disagree."""
+    inner = _innermost(exc)
+    if isinstance(inner, IpnpmError):
+        text = inner.message
+    else:
+        text = str(getattr(inner, "verify_message", "") or "") or str(inner)
+        if getattr(inner, "verify_message", None) and getattr(inner, "reason", None):
+            text = f"certificate verify failed: {inner.verify_message}"  # type: ignore[attr-defined]
+        text = f"{type(inner).__name__}: {text}" if text else type(inner).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"

@@ -7,28 +7,73 @@ from, which ``ipnpm ipfs config`` shows. Nothing is read at import time.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipnpm.config_files import ConfigFile, project_file, user_file
 from ipnpm.errors import UsageError
+from ipnpm.index import IndexRef
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
+# The keys a config file may set (both kinds); every other key is warned about.
+KNOWN_KEYS = ("store", "kubo", "gateways", "seed", "jobs", "indexes")
+
+
 @dataclass(frozen=True)
-class IndexRef:
-    """A registry index (an IPNS name) and the scopes routed to it alone (none: the rest)."""
+class ConfigFile:
+    kind: str  # "project" or "user"
+    path: Path
+    values: Mapping[str, Any]
 
-    name: str
-    scopes: tuple[str, ...] = ()
 
-    def __str__(self) -> str:
-        return f"{'+'.join(self.scopes)}={self.name}" if self.scopes else self.name
+def _load(kind: str, path: Path, section: str | None) -> ConfigFile | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if section is not None:
+            return None  # a broken package.json is npm's to report, not ipnpm's
+        raise UsageError(f"cannot read {path}: {exc}", hint=f"fix or remove {path}") from exc
+    values = data.get(section) if section is not None and isinstance(data, dict) else data
+    if values is None:
+        return None
+    if not isinstance(values, dict):
+        where = f'"{section}" in {path}' if section else str(path)
+        raise UsageError(f"{where} is not a JSON object", hint="see docs/configuration.md")
+    for key in sorted(set(values) - set(KNOWN_KEYS)):
+        print(
+            f"ipnpm: warning: unknown key {key!r} in {path} (known: {', '.join(KNOWN_KEYS)})",
+            file=sys.stderr,
+        )
+    return ConfigFile(kind, path, {k: v for k, v in values.items() if k in KNOWN_KEYS})
+
+
+def project_file(cwd: Path) -> ConfigFile | None:
+    """The ``"ipnpm"`` key of the nearest package.json (npm's project root)."""
+    for directory in (cwd, *cwd.parents):
+        if (directory / "package.json").is_file():
+            return _load("project", directory / "package.json", "ipnpm")
+    return None
+
+
+def user_file(env: Mapping[str, str]) -> ConfigFile | None:
+    config_home = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")) / ".config")
+    return _load("user", Path(config_home).expanduser() / "ipnpm" / "config.json", None)
+
+
+def default_jobs() -> int:
+    # Fetching is latency-bound, not CPU-bound. Measured (BENCHMARKS.md): with 8 workers a
+    # LAN Kubo peer delivered 175 tarballs/s, slower than npm asks; 32 gave 340-386/s on
+    # 2 cores. More cores, a little more, up to 64.
+    return max(32, min(64, 8 * (os.cpu_count() or 2)))
 
 
 @dataclass(frozen=True)
@@ -42,7 +87,7 @@ class Settings:
     kubo: str = "auto"  # "auto" (find a running daemon), "off", or an RPC API URL
     gateways: tuple[str, ...] = ()
     seed: bool = True  # add tarballs fetched from the upstream to Kubo, pinned
-    jobs: int = 8  # parallel prefetch workers
+    jobs: int = field(default_factory=default_jobs)  # parallel prefetch workers
     indexes: tuple[IndexRef, ...] = ()
     origins: Mapping[str, str] = field(default_factory=dict)
     files: tuple[ConfigFile, ...] = ()
@@ -53,13 +98,6 @@ def default_store(env: Mapping[str, str]) -> Path:
     cache_home = env.get("XDG_CACHE_HOME")
     base = Path(cache_home) if cache_home else Path(env.get("HOME", "~")).expanduser() / ".cache"
     return base / "ipnpm"
-
-
-def default_jobs() -> int:
-    # Fetching is latency-bound, not CPU-bound. Measured (BENCHMARKS.md): with 8 workers a
-    # LAN Kubo peer delivered 175 tarballs/s, slower than npm asks; 32 gave 340-386/s on
-    # 2 cores. More cores, a little more, up to 64.
-    return max(32, min(64, 8 * (os.cpu_count() or 2)))
 
 
 # -- parsing one value, whatever its origin -------------------------------------------------
@@ -154,17 +192,21 @@ _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
 
 
 def _defaults(env: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "store": default_store(env),
-        "offline": False,
-        "npm": None,
-        "debug": False,
-        "kubo": "auto",
-        "gateways": (),
-        "seed": True,
-        "jobs": default_jobs(),
-        "indexes": (),
+    """The one set of defaults: Settings' own, plus the store, which depends on ``env``."""
+    return {key: getattr(Settings(store=Path()), key) for key in _KEYS if key != "store"} | {
+        "store": default_store(env)
     }
+
+
+def _parse(parse: Callable[[str, object], Any], name: str, value: object) -> Any:
+    """``parse``, with a value of the wrong type (a number where a list belongs, say) reported
+    as the usage error it is, not as a crash."""
+    try:
+        return parse(name, value)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(
+            f"{name}: {value!r} is not a valid value ({exc})", hint="see docs/configuration.md"
+        ) from exc
 
 
 def _given(value: object) -> bool:
@@ -189,12 +231,12 @@ def resolve(
     defaults = _defaults(environ)
     for key, (variable, parse, in_files) in _KEYS.items():
         if _given(cli.get(key)):
-            values[key], origins[key] = parse(f"--{key}", cli[key]), "command line"
+            values[key], origins[key] = _parse(parse, f"--{key}", cli[key]), "command line"
         elif environ.get(variable, "") != "" or (variable in environ and parse is parse_bool):
-            values[key] = parse(variable, environ[variable])
+            values[key] = _parse(parse, variable, environ[variable])
             origins[key] = f"environment ({variable})"
         elif in_files and (found := next((f for f in files if key in f.values), None)):
-            values[key] = parse(f"{key} in {found.path}", found.values[key])
+            values[key] = _parse(parse, f"{key} in {found.path}", found.values[key])
             origins[key] = f"{found.kind} ({found.path})"
         else:
             values[key], origins[key] = defaults[key], "default"

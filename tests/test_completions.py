@@ -19,7 +19,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from ipnpm.completion import FILES, nodes, render_all
+from ipnpm.cli.completion import FILES, nodes, render_all
 from tests.support.npm_env import REPO_ROOT, clean_environ
 
 COMPLETIONS = REPO_ROOT / "completions"
@@ -96,14 +96,14 @@ def fake_npm(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_committed_scripts_are_the_generated_ones(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ipnpm.completion", str(tmp_path)],
+        [sys.executable, "-m", "ipnpm.cli.completion", str(tmp_path)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    regenerate = "regenerate with `python -m ipnpm.completion completions/`"
+    regenerate = "regenerate with `python -m ipnpm.cli.completion completions/`"
     for name, text in render_all().items():
         assert (tmp_path / name).read_text() == text
         assert (COMPLETIONS / name).read_text() == text, f"{name} is stale: {regenerate}"

@@ -36,7 +36,8 @@ from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.ipfs.unixfs import build_file_dag, reassemble
 from ipnpm.ipfs.unixfs_data import DataType, UnixFSData, decode_unixfs, encode_unixfs
 from ipnpm.npm.lockfile import read_lockfile
-from ipnpm.proxy.paths import escape_name, packument_name, tarball_ref
+from ipnpm.npm.names import escape_name
+from ipnpm.proxy.paths import packument_name, tarball_ref
 from tests.support.npm_env import NpmEnv, make_project
 from tests.support.verdaccio import Verdaccio, tools_dir
 
@@ -438,7 +439,7 @@ class Proxy:
 
 @contextlib.contextmanager
 def _npm_environment(env: dict[str, str]) -> Iterator[None]:
-    """os.environ replaced by ``env`` (open_session reads the process environment)."""
+    """os.environ replaced by ``env`` (open_run reads the process environment)."""
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -452,7 +453,7 @@ def _npm_environment(env: dict[str, str]) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def proxy(tmp_path_factory: pytest.TempPathFactory, verdaccio: Verdaccio) -> Iterator[Proxy]:
     from ipnpm.proxy.server import registry_proxy
-    from ipnpm.session import open_session
+    from ipnpm.run.assemble import open_run
     from ipnpm.settings import resolve
 
     root = tmp_path_factory.mktemp("hostile-proxy")
@@ -464,7 +465,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory, verdaccio: Verdaccio) -> Ite
     with _npm_environment(env):
         settings_ = resolve(env=env, cwd=project)
         with (
-            open_session(settings_, npm, project, command="install") as context,
+            open_run(settings_, npm, project, command="install") as context,
             registry_proxy(context) as url,
         ):
             host, port = url.split("//", 1)[1].rstrip("/").split(":")

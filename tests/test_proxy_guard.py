@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ipnpm.context import RunContext
-from ipnpm.fetch import Fetcher
 from ipnpm.npm.config import NpmConfig
 from ipnpm.proxy.server import registry_proxy
-from ipnpm.runlog import RunLog
-from ipnpm.store import Store
+from ipnpm.run.context import RunContext
+from ipnpm.sources.fetcher import Fetcher
+from ipnpm.store.objects import Store
+from ipnpm.store.runlog import RunLog
 
 
 def _listening_addresses(port: int) -> set[str]:

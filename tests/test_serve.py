@@ -27,12 +27,12 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from ipnpm.commands.serve_gateway import Leaf, StoreBlocks
 from ipnpm.ipfs.car import read_car
 from ipnpm.ipfs.cid import DAG_PB, RAW, Cid, block_cid, raw_cid_from_sha256
 from ipnpm.ipfs.dagpb import decode_node
 from ipnpm.ipfs.unixfs import build_file_dag, reassemble
-from ipnpm.proxy.ipfs_gateway import Leaf, StoreBlocks
-from ipnpm.store import Store
+from ipnpm.store.objects import Store
 from tests.support.npm_env import NpmEnv, describe, make_project
 from tests.support.runlog import installed_specs, obtained
 from tests.support.verdaccio import Verdaccio

@@ -31,18 +31,18 @@ from typing import Protocol
 import pytest
 import requests
 
+from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import MissingContentError
-from ipnpm.fetch import Fetcher
 from ipnpm.ipfs.cid import raw_cid_from_sha256
 from ipnpm.ipfs.unixfs import file_cid
 from ipnpm.npm.config import NpmConfig
-from ipnpm.runlog import RunLog
 from ipnpm.sources import Source, SourceError, Want
+from ipnpm.sources.fetcher import Fetcher
 from ipnpm.sources.gateway import GatewaySource
 from ipnpm.sources.kubo import KuboSource
 from ipnpm.sources.upstream import UpstreamSource
-from ipnpm.store import Store
-from ipnpm.upstream import Upstream
+from ipnpm.store.objects import Store
+from ipnpm.store.runlog import RunLog
 from tests.support.bad_servers import corrupting_gateway, hanging_server
 from tests.support.kubo import KuboNode, kubo_node
 from tests.support.verdaccio import Verdaccio
@@ -143,7 +143,7 @@ class UpstreamAdapter:
         yield self.source(), dataclasses.replace(want, integrity=WRONG_INTEGRITY)
 
     def slow(self, url: str, want: Want) -> tuple[Source, Want]:
-        self.monkeypatch.setattr("ipnpm.upstream.TIMEOUT", (SHORT, SHORT))
+        self.monkeypatch.setattr("ipnpm.clients.upstream.TIMEOUT", (SHORT, SHORT))
         assert want.url
         path = want.url.split("/", 3)[3]
         return self.source(f"{url}/"), dataclasses.replace(want, url=f"{url}/{path}")

@@ -12,11 +12,24 @@ Layout of an index root (format ``ipnpm-index/1``)::
 
 from __future__ import annotations
 
-from ipnpm.integrity import Integrity, sri
-from ipnpm.proxy.paths import escape_name
+from dataclasses import dataclass
+
+from ipnpm.npm.integrity import Integrity, sri
+from ipnpm.npm.names import escape_name
 
 FORMAT = "ipnpm-index/1"
 ROOT_FILE = "index.json"
+
+
+@dataclass(frozen=True)
+class IndexRef:
+    """A registry index (an IPNS name) and the scopes routed to it alone (none: the rest)."""
+
+    name: str
+    scopes: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{'+'.join(self.scopes)}={self.name}" if self.scopes else self.name
 
 
 def packument_path(name: str) -> str:

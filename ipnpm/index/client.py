@@ -13,12 +13,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ipnpm.index import integrity_key, integrity_shard, packument_path
+from ipnpm.index import IndexRef, integrity_key, integrity_shard, packument_path
 from ipnpm.index.files import IndexFiles
 from ipnpm.index.records import RecordResolver, Resolved
-from ipnpm.runlog import RunLog
-from ipnpm.settings import IndexRef
 from ipnpm.sources import SourceError
+from ipnpm.store.runlog import RunLog
 
 
 class Index:

@@ -15,11 +15,12 @@ from urllib.parse import quote
 
 import requests
 
+from ipnpm.clients.kubo import KuboClient, KuboError
+from ipnpm.errors import reason
 from ipnpm.ipfs.car import read_car
 from ipnpm.ipfs.cid import Cid
 from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.ipfs.unixfs import reassemble
-from ipnpm.kubo import KuboClient, KuboError
 from ipnpm.sources import SourceError
 
 _ABSENT = b"\x00ipnpm:absent\x00"  # a cached miss; no JSON file starts with a NUL byte
@@ -83,7 +84,7 @@ class IndexFiles:
                     return None
                 failures.append(f"kubo: {exc}")
             except requests.RequestException as exc:
-                failures.append(f"kubo: {type(exc).__name__}")
+                failures.append(f"kubo: {reason(exc)}")
         for url in self.gateways:
             try:
                 return _from_gateway(url, root, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ipnpm.kubo import KuboClient, KuboError
+from ipnpm.clients.kubo import KuboClient, KuboError
 
 # The unixfs-v1-2025 profile for every file and directory ipnpm writes.
 _PROFILE = {"cid-version": "1", "raw-leaves": "true"}

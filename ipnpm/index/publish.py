@@ -12,19 +12,35 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import click
 import requests
 
-from ipnpm.context import RunContext
+from ipnpm.clients.kubo import KuboClient, KuboError
+from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import MissingContentError, UsageError
 from ipnpm.index import FORMAT, ROOT_FILE, integrity_key, integrity_shard, packument_path
 from ipnpm.index.mfs import MfsIndex
-from ipnpm.kubo import KuboClient, KuboError
+from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.lockfile import read_lockfile
-from ipnpm.proxy.paths import escape_name
+from ipnpm.npm.names import escape_name
 from ipnpm.sources import Want
+from ipnpm.sources.fetcher import Fetcher
+
+
+class MirrorContext(Protocol):
+    """What mirroring needs from a run: npm's configuration, the upstream client, and the
+    fetcher that verifies every tarball (a run's context provides all of them)."""
+
+    @property
+    def config(self) -> NpmConfig: ...
+    @property
+    def env(self) -> Mapping[str, str]: ...
+    @property
+    def upstream(self) -> Upstream | None: ...
+    @property
+    def fetcher(self) -> Fetcher: ...
 
 
 @dataclass(frozen=True)
@@ -40,7 +56,9 @@ def _semver_key(version: str) -> tuple[tuple[int, ...], int, str]:
     return tuple(int(x) for x in re.findall(r"\d+", core)[:3]), 0 if pre else 1, pre
 
 
-def _specs_from_args(context: RunContext, npm: str, args: Sequence[str]) -> list[tuple[str, str]]:
+def _specs_from_args(
+    context: MirrorContext, npm: str, args: Sequence[str]
+) -> list[tuple[str, str]]:
     """(name, version) pairs: every tarball of a lockfile, or what npm resolves a spec to."""
     pairs: list[tuple[str, str]] = []
     for arg in args:
@@ -57,7 +75,7 @@ def _name_of(spec: str) -> str:
     return spec if at == -1 else spec[:at]
 
 
-def _npm_versions(context: RunContext, npm: str, spec: str) -> list[str]:
+def _npm_versions(context: MirrorContext, npm: str, spec: str) -> list[str]:
     # npm's own semver resolves the range exactly as an install would.
     registry = context.config.registry_for(_name_of(spec))
     result = subprocess.run(
@@ -74,7 +92,7 @@ def _npm_versions(context: RunContext, npm: str, spec: str) -> list[str]:
     return [found] if isinstance(found, str) else [str(v) for v in found]
 
 
-def _packument(context: RunContext, name: str) -> dict[str, Any]:
+def _packument(context: MirrorContext, name: str) -> dict[str, Any]:
     if context.upstream is None:
         raise UsageError("index add mirrors from the upstream registry: not with --offline")
     url = context.config.registry_for(name) + escape_name(name)
@@ -89,7 +107,7 @@ def _packument(context: RunContext, name: str) -> dict[str, Any]:
 
 
 def _mirror_one(
-    context: RunContext, kubo: KuboClient, name: str, version: str, manifest: Mapping[str, Any]
+    context: MirrorContext, kubo: KuboClient, name: str, version: str, manifest: Mapping[str, Any]
 ) -> Mirrored:
     dist = manifest.get("dist") or {}
     integrity = str(dist.get("integrity") or "")
@@ -138,7 +156,7 @@ def _merge_packument(
 
 
 def index_add(
-    context: RunContext, npm: str, kubo: KuboClient, args: Sequence[str], jobs: int
+    context: MirrorContext, npm: str, kubo: KuboClient, args: Sequence[str], jobs: int
 ) -> int:
     pairs = _specs_from_args(context, npm, args)
     packuments = {name: _packument(context, name) for name in sorted({n for n, _ in pairs})}

@@ -18,13 +18,9 @@ from urllib.parse import quote
 
 import requests
 
-from ipnpm.errors import IpnpmError, MissingContentError
+from ipnpm.clients.kubo import KuboClient, KuboError
+from ipnpm.errors import IndexUnavailableError, MissingContentError
 from ipnpm.ipfs.ipns import IpnsError, IpnsRecord, SequenceGuard, verify_record
-from ipnpm.kubo import KuboClient, KuboError
-
-
-class IndexError_(IpnpmError):
-    """An index could not be resolved or its record is not acceptable."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,9 @@ def _fetch_gateway(url: str, name: str) -> bytes:
         timeout=(5.0, 30.0),
     )
     if response.status_code != 200:
-        raise IndexError_(f"gateway {url} answered HTTP {response.status_code} for /ipns/{name}")
+        raise IndexUnavailableError(
+            f"gateway {url} answered HTTP {response.status_code} for /ipns/{name}"
+        )
     return response.content[: 10 * 1024 + 1]  # verify_record refuses anything larger
 
 
@@ -65,7 +63,7 @@ class RecordCache:
             data = json.loads(self._path(name).read_text())
             return base64.b64decode(data["record"]), float(data["fetched"])
         except (OSError, ValueError, KeyError):
-            return None
+            return None  # no usable cached record: a cache miss, the network is asked
 
     def save(self, name: str, raw: bytes) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -78,7 +76,9 @@ class RecordCache:
 def _root_of(record: IpnsRecord) -> str:
     cid = record.value_cid()
     if cid is None:
-        raise IndexError_(f"index {record.name} points at {record.value!r}, not an /ipfs/ root")
+        raise IndexUnavailableError(
+            f"index {record.name} points at {record.value!r}, not an /ipfs/ root"
+        )
     return str(cid)
 
 
@@ -132,7 +132,7 @@ class RecordResolver:
         except IpnsError as exc:
             if fail:
                 where = "cached " if cached else ""
-                raise IndexError_(
+                raise IndexUnavailableError(
                     f"the {where}record of index {name} is no longer usable: {exc}",
                     hint="connect to a Kubo or gateway that can refresh it",
                 ) from exc
@@ -148,6 +148,6 @@ class RecordResolver:
         for label, attempt in attempts:
             try:
                 return attempt()
-            except (KuboError, IndexError_, requests.RequestException) as exc:
+            except (KuboError, IndexUnavailableError, requests.RequestException) as exc:
                 failures.append(f"{label}: {exc}")
         return None

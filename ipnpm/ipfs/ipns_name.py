@@ -17,6 +17,7 @@ import hmac
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ipnpm.errors import ExitCode
 from ipnpm.ipfs.cid import IDENTITY, LIBP2P_KEY, SHA2_256, Cid, identity_cid
 from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.ipfs.multibase import b58_decode
@@ -29,7 +30,10 @@ _MAX_INLINE_KEY = 42  # libp2p peer-id spec: keys up to 42 bytes are inlined (id
 
 
 class IpnsError(IpfsFormatError):
-    """An IPNS name or record that must not be used; the message says exactly why."""
+    """An IPNS name or record that must not be used; the message says exactly why. A rolled-back
+    or expired record is the security feature working, so it ends as exit 9, never as a crash."""
+
+    exit_code = ExitCode.INDEX
 
 
 class IpnsNameError(IpnsError):

@@ -13,7 +13,7 @@ import secrets
 import shutil
 from pathlib import Path
 
-from ipnpm.integrity import Integrity
+from ipnpm.npm.integrity import Integrity
 
 
 def _path(cache: Path, algorithm: str, digest: bytes) -> Path:

@@ -27,6 +27,7 @@ class NpmConfig:
     https_proxy: str | None = None
     noproxy: tuple[str, ...] = ()
     cache: Path | None = None
+    userconfig: Path | None = None  # the user's npmrc, as npm resolved it
     credentials: CredentialBook = field(default_factory=lambda: CredentialBook({}))
 
     def registry_for(self, package: str) -> str:
@@ -70,7 +71,9 @@ def read_npm_config(npm: str, cwd: Path, env: Mapping[str, str]) -> NpmConfig:
             timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise NpmConfigError(f"could not run `npm config ls`: {exc}") from exc
+        raise NpmConfigError(
+            f"could not run `npm config ls`: {exc}", hint="check that npm runs: `npm --version`"
+        ) from exc
     if completed.returncode != 0:
         detail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
         raise NpmConfigError(
@@ -80,7 +83,10 @@ def read_npm_config(npm: str, cwd: Path, env: Mapping[str, str]) -> NpmConfig:
     try:
         values = json.loads(completed.stdout)
     except json.JSONDecodeError as exc:
-        raise NpmConfigError(f"`npm config ls --json` printed invalid JSON: {exc}") from exc
+        raise NpmConfigError(
+            f"`npm config ls --json` printed invalid JSON: {exc}",
+            hint="run `npm config ls --json` to see what npm prints",
+        ) from exc
     return config_from_values(values, cwd, env)
 
 
@@ -105,5 +111,6 @@ def config_from_values(
         https_proxy=str(values["https-proxy"]) if values.get("https-proxy") else None,
         noproxy=_noproxy(values.get("noproxy")),
         cache=Path(str(cache)) if cache else None,
+        userconfig=Path(str(values["userconfig"])) if values.get("userconfig") else None,
         credentials=CredentialBook.load(npmrc_files, env),
     )

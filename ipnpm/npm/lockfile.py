@@ -211,6 +211,17 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Lockfile:
             hint="regenerate it with this npm: `npm install --package-lock-only`",
         )
     packages = data.get("packages")
+    if packages is not None and not isinstance(packages, dict):
+        raise LockfileError(
+            f'{path.name}: "packages" is not an object',
+            hint=f"fix or delete {path} (npm can regenerate it with `npm install`)",
+        )
+    dependencies = data.get("dependencies")
+    if dependencies is not None and not isinstance(dependencies, dict):
+        raise LockfileError(
+            f'{path.name}: "dependencies" is not an object',
+            hint=f"fix or delete {path} (npm can regenerate it with `npm install`)",
+        )
     if isinstance(packages, dict):
         found = list(_from_packages(packages))
         entries: list[Mapping[str, Any]] = [e for e in packages.values() if isinstance(e, dict)]

@@ -73,7 +73,11 @@ def _auth_entries(files: Iterable[Path], env: Mapping[str, str]) -> dict[str, st
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise NpmConfigError(f"cannot read {path}: {exc.strerror}") from exc
+            raise NpmConfigError(
+                f"cannot read the npmrc {path}: {exc.strerror}",
+                hint="make it a readable file, or point NPM_CONFIG_USERCONFIG / --userconfig "
+                "at one",
+            ) from exc
         for key, value in parse_npmrc(text).items():
             if key.startswith("//") and key.rsplit(":", 1)[-1] in _AUTH_KEYS:
                 entries[key] = expand_env(value, env, str(path))

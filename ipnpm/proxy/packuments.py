@@ -4,9 +4,9 @@ for lockfiles without ``resolved``)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ipnpm.context import RunContext
-from ipnpm.errors import StoreError
+from ipnpm.errors import StoreError, reason
 from ipnpm.npm.lockfile import LockedTarball
-from ipnpm.proxy.paths import escape_name
+from ipnpm.npm.names import escape_name
+from ipnpm.proxy.wire import Wire, read_wire
+from ipnpm.run.context import RunContext
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
 _JSON = "application/json"
@@ -30,6 +31,8 @@ class Answer:
     content_type: str = _JSON
     source: str = "upstream"
     headers: tuple[tuple[str, str], ...] = ()  # upstream headers npm acts on (OTP, notices)
+    encoding: str | None = None  # the body's Content-Encoding, as the upstream sent it
+    sized: bool = True  # send a Content-Length (else chunked, as the upstream did)
 
 
 def not_found(message: str) -> Answer:
@@ -96,21 +99,23 @@ class Packuments:
         abbreviated = ABBREVIATED in accept
         context = self.context
         first = context.lockfile_first or context.upstream is None
+        failures: list[str] = []  # why the upstream could not answer, for every later step
         steps: tuple[Callable[[], Answer | None], ...] = (
             lambda: self._from_lockfile(name) if first else None,
             lambda: self._from_index(name),
-            lambda: self._from_upstream(name, accept, abbreviated),
+            lambda: self._from_upstream(name, accept, abbreviated, failures),
             lambda: self._from_cache(name, abbreviated),
             lambda: self._from_lockfile(name),
         )
         for step in steps:
             found = step()
             if found is not None:
+                if failures and found.source != "upstream":
+                    context.note_upstream_fallback(failures[0], found.source)
                 return found
-        where = (
-            "offline, and it is" if context.upstream is None else "the upstream failed and it is"
-        )
-        return not_found(f"ipnpm: {name}: {where} not in ipnpm's cache")
+        if context.upstream is None:
+            return not_found(f"ipnpm: {name}: offline, and it is not in ipnpm's cache")
+        return not_found(f"ipnpm: {name}: {failures[0]}; and it is not in ipnpm's cache")
 
     def _from_lockfile(self, name: str) -> Answer | None:
         lockfile = self.context.lockfile
@@ -135,25 +140,41 @@ class Packuments:
     def _host(self, name: str) -> str:
         return urlsplit(self.context.config.registry_for(name)).netloc
 
-    def _from_upstream(self, name: str, accept: str, abbreviated: bool) -> Answer | None:
-        """The upstream's answer; ``None`` when offline or unreachable (fall back to cache)."""
+    def _from_upstream(
+        self, name: str, accept: str, abbreviated: bool, failures: list[str]
+    ) -> Answer | None:
+        """The upstream's answer; ``None`` when offline or unreachable (fall back to cache),
+        with the reason appended to ``failures`` and recorded in the run log."""
         if self.context.upstream is None:
             return None
         url = self.context.config.registry_for(name) + escape_name(name)
         try:
-            response = self.context.upstream.request("GET", url, headers={"Accept": accept})
-        except requests.RequestException:
+            response = self.context.upstream.request(
+                "GET", url, headers={"Accept": accept}, stream=True
+            )
+            wire = read_wire(response)
+        except requests.RequestException as exc:
+            failures.append(self.context.upstream.describe_failure(exc, url))
+            self.context.log.event("upstream-failed", url=url, reason=failures[-1])
             return None
         if response.status_code >= 500:
+            failures.append(f"upstream {url}: HTTP {response.status_code}")
+            self.context.log.event("upstream-failed", url=url, reason=failures[-1])
             return None
         content_type = response.headers.get("Content-Type", _JSON)
         if response.status_code == 200:
-            path = self.context.store.packument_path(
-                self._host(name), _cache_name(name, abbreviated)
-            )
-            with contextlib.suppress(StoreError):  # caching is a bonus: serve anyway
-                self.context.store.write_atomic(path, response.content)
-        return Answer(response.status_code, response.content, content_type)
+            self._cache(name, abbreviated, wire)
+        return Answer(
+            response.status_code, wire.raw, content_type, encoding=wire.encoding, sized=wire.sized
+        )
+
+    def _cache(self, name: str, abbreviated: bool, wire: Wire) -> None:
+        path = self.context.store.packument_path(self._host(name), _cache_name(name, abbreviated))
+        try:
+            self.context.store.write_atomic(path, wire.decoded())
+        except (StoreError, ValueError, zlib.error) as exc:
+            # Caching is a bonus (offline use later): serve anyway, but keep the reason.
+            self.context.log.event("cache-failed", name=name, reason=reason(exc))
 
     def _from_cache(self, name: str, abbreviated: bool) -> Answer | None:
         # Either form will do offline: a full document is a superset of the abbreviated one.

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 
 import requests
 
-from ipnpm.context import RunContext
 from ipnpm.proxy.packuments import Answer, not_found
 from ipnpm.proxy.paths import scope_of
+from ipnpm.proxy.wire import read_wire
+from ipnpm.run.context import RunContext
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the proxy owns.
 _DROP_REQUEST = frozenset(
@@ -47,11 +48,23 @@ def forward(
     url = registry + raw_path.lstrip("/")
     sent = {key: value for key, value in headers.items() if key.lower() not in _DROP_REQUEST}
     try:
-        response = context.upstream.request(method, url, headers=sent, body=body or None)
+        response = context.upstream.request(
+            method, url, headers=sent, body=body or None, stream=True
+        )
+        wire = read_wire(response)
     except requests.RequestException as exc:
-        return not_found(f"ipnpm: upstream unreachable: {type(exc).__name__}")
+        why = context.upstream.describe_failure(exc, url)
+        context.log.event("upstream-failed", url=url, reason=why)
+        return not_found(f"ipnpm: {why}")
     content_type = response.headers.get("Content-Type", "application/json")
     kept = tuple(
         (key, value) for key, value in response.headers.items() if key.lower() in _KEEP_RESPONSE
     )
-    return Answer(response.status_code, response.content, content_type, headers=kept)
+    return Answer(
+        response.status_code,
+        wire.raw,
+        content_type,
+        headers=kept,
+        encoding=wire.encoding,
+        sized=wire.sized,
+    )

@@ -53,8 +53,3 @@ def scope_of(path: str) -> str | None:
     if decoded.startswith("@") and "/" in decoded:
         return decoded.split("/", 1)[0]
     return None
-
-
-def escape_name(name: str) -> str:
-    """The form registries expect in a packument URL: ``@scope%2fname``."""
-    return name.replace("/", "%2f") if name.startswith("@") else name

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ipnpm.context import RunContext
+from ipnpm.errors import reason
 from ipnpm.proxy.packuments import Answer, Packuments, not_found
 from ipnpm.proxy.passthrough import forward
 from ipnpm.proxy.paths import packument_name, split_query, tarball_ref
 from ipnpm.proxy.tarballs import serve_tarball
+from ipnpm.run.context import RunContext
 
 logger = logging.getLogger("ipnpm.proxy")
 
@@ -106,14 +107,25 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, answer: Answer) -> None:
         self.send_response(answer.status)
         self.send_header("Content-Type", answer.content_type)
-        self.send_header("Content-Length", str(len(answer.body)))
+        if answer.encoding:
+            self.send_header("Content-Encoding", answer.encoding)
+        if answer.sized:
+            self.send_header("Content-Length", str(len(answer.body)))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
         for key, value in answer.headers:
             self.send_header(key, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if answer.sized:
             self.wfile.write(answer.body)
+        elif answer.body:
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(answer.body), answer.body))
+        else:
+            self.wfile.write(b"0\r\n\r\n")
 
     _responded = False  # set once a status line went out on this request
 
@@ -132,12 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Answer(bad.status, json.dumps({"error": f"ipnpm: {bad}"}).encode()))
         except Exception as exc:  # the proxy must answer, never die silently
             logger.debug("proxy: internal error", exc_info=True)
-            self.server.context.log.event("proxy-error", error=f"{type(exc).__name__}: {exc}")
+            self.server.context.log.event("proxy-error", error=reason(exc))
             if self._responded:
                 self.close_connection = True  # mid-body: a second response would corrupt it
                 return
             # 404 rather than 500: npm retries a 5xx for over a minute before it fails.
-            self._send(not_found(f"ipnpm: internal error: {type(exc).__name__}: {exc}"))
+            self._send(not_found(f"ipnpm: internal error: {reason(exc)}"))
 
     def _answer(self) -> None:
         if self.server.ipfs_route is not None and self.path.startswith("/ipfs/"):  # serve mode

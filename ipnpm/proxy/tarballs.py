@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipnpm.context import RunContext
 from ipnpm.errors import MissingContentError
+from ipnpm.run.context import RunContext
 from ipnpm.sources import Want
 
 

@@ -1,11 +1,13 @@
 """Where tarball bytes come from. Every source implements the small ``Source`` protocol; the
-fetcher (``ipnpm.fetch``) tries them in order and verifies whatever they return."""
+fetcher (``ipnpm.sources.fetcher``) tries them in order and verifies whatever they return."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
+
+from ipnpm.errors import ExitCode, IpnpmError
 
 
 @dataclass(frozen=True)
@@ -26,8 +28,10 @@ class Want:
         return f"{self.name}@{self.version}"
 
 
-class SourceError(Exception):
+class SourceError(IpnpmError):
     """A source failed in a way worth reporting (unreachable, bad answer), not a plain miss."""
+
+    exit_code = ExitCode.MISSING
 
 
 class Source(Protocol):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import requests
 
+from ipnpm.errors import reason
 from ipnpm.ipfs.car import read_car
 from ipnpm.ipfs.cid import DAG_PB, RAW, Cid
 from ipnpm.ipfs.errors import BlockHashError, IpfsFormatError
@@ -145,7 +146,7 @@ class GatewaySource:
         except (_NotFound, _Failed) as exc:
             answers.put((url, exc))
         except Exception as exc:  # a bug here must fail this gateway, not hang the race
-            answers.put((url, _Failed(f"{type(exc).__name__}: {exc}")))
+            answers.put((url, _Failed(reason(exc))))
 
     def _fetch(self, url: str, cid: Cid, ends: float) -> list[bytes]:
         """The verified file from one gateway."""
@@ -192,7 +193,7 @@ class GatewaySource:
             # requests reports a read timeout in mid-body as a ConnectionError, hence the text test.
             if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
                 raise _TimedOut(f"no answer within {self._timeout[1]:g} s") from exc
-            raise _Failed(f"unreachable or cut off ({type(exc).__name__})") from exc
+            raise _Failed(f"unreachable or cut off: {reason(exc)}") from exc
 
     def _drop(self, url: str, reason: str) -> None:
         with self._lock:
@@ -218,8 +219,14 @@ def _body(response: requests.Response, limit: int, ends: float) -> bytes:
 
 
 def probe(url: str, *, timeout: float = 5.0) -> bool:
-    """True if ``url`` answers like a trustless gateway: ``bafkqaaa`` (the empty block, inlined
-    in its CID, so no gateway has to look for it) as an empty 200 ``format=raw`` response."""
+    """True if ``url`` answers like a trustless gateway (see ``probe_failure``)."""
+    return probe_failure(url, timeout=timeout) is None
+
+
+def probe_failure(url: str, *, timeout: float = 5.0) -> str | None:
+    """Why ``url`` does not answer like a trustless gateway, or ``None`` when it does:
+    ``bafkqaaa`` (the empty block, inlined in its CID, so no gateway has to look for it) must
+    come back as an empty 200 ``format=raw`` response."""
     try:
         with requests.Session() as session:
             session.trust_env = False
@@ -228,6 +235,10 @@ def probe(url: str, *, timeout: float = 5.0) -> bool:
                 headers={"Accept": RAW_TYPE},
                 timeout=(timeout, timeout),
             )
-            return response.status_code == 200 and response.content == b""
-    except requests.RequestException:
-        return False
+    except requests.RequestException as exc:
+        return reason(exc)
+    if response.status_code != 200:
+        return f"HTTP {response.status_code} for the empty block"
+    if response.content != b"":
+        return "answered the empty block with content: not a trustless gateway"
+    return None

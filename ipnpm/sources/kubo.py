@@ -9,11 +9,12 @@ from collections.abc import Iterator
 
 import requests
 
+from ipnpm.clients.kubo import KuboClient, KuboError, KuboUnreachableError
+from ipnpm.errors import reason
 from ipnpm.ipfs.car import CarReader
 from ipnpm.ipfs.cid import RAW, Cid
 from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.ipfs.unixfs import reassemble
-from ipnpm.kubo import KuboClient, KuboError
 from ipnpm.sources import SourceError, Want, bounded
 
 NETWORK_TIMEOUT = 15.0  # how long Kubo may search its peers for content it does not hold
@@ -41,11 +42,13 @@ class KuboSource:
         cid = Cid.parse(want.cid)
         try:
             data = self._fetch(cid)
-        except requests.ConnectionError as exc:
+        except (KuboUnreachableError, requests.ConnectionError) as exc:
             self._down.set()  # a stopped daemon: do not pay for it again on every package
-            raise SourceError(f"Kubo at {self.client.api_url} is unreachable") from exc
+            raise SourceError(
+                f"Kubo at {self.client.api_url} is unreachable: {reason(exc)}"
+            ) from exc
         except requests.RequestException as exc:
-            raise SourceError(f"Kubo request failed: {type(exc).__name__}") from exc
+            raise SourceError(f"Kubo request failed: {reason(exc)}") from exc
         except IpfsFormatError as exc:
             raise SourceError(f"Kubo served invalid content for {cid}: {exc}") from exc
         return None if data is None else iter((data,))
@@ -56,6 +59,8 @@ class KuboSource:
         # (An offline-first call would double the requests for content that is on a peer.)
         try:
             return self._get(cid, {"timeout": f"{self.timeout:g}s"})
+        except KuboUnreachableError:
+            raise  # open() marks the daemon down
         except KuboError as exc:
             if _not_found(str(exc)):
                 return None

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import requests
 
+from ipnpm.clients.upstream import Upstream
+from ipnpm.errors import reason
 from ipnpm.sources import SourceError, Want
-from ipnpm.upstream import Upstream
 
 _CHUNK = 1 << 16
 
@@ -24,12 +25,12 @@ class UpstreamSource:
             try:
                 response = self._upstream.request("GET", url, stream=True)
             except requests.RequestException as exc:
-                raise SourceError(f"upstream unreachable: {type(exc).__name__}") from exc
+                raise SourceError(self._upstream.describe_failure(exc, url)) from exc
             if response.status_code == 200:
                 return _chunks(response)
             response.close()
             if response.status_code not in (404, 410):
-                raise SourceError(f"upstream answered HTTP {response.status_code}")
+                raise SourceError(f"upstream {url}: HTTP {response.status_code}")
         return None
 
 
@@ -39,4 +40,4 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
         try:
             yield from response.iter_content(_CHUNK)
         except requests.RequestException as exc:
-            raise SourceError(f"upstream transfer failed: {type(exc).__name__}") from exc
+            raise SourceError(f"upstream transfer failed: {reason(exc)}") from exc

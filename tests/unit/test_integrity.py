@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from ipnpm.integrity import Integrity, IntegrityHasher
+from ipnpm.npm.integrity import Integrity, IntegrityHasher
 
 
 def _sri(algorithm: str, data: bytes) -> str:

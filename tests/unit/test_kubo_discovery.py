@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from ipnpm.clients.kubo import discover, multiaddr_to_url
 from ipnpm.errors import UsageError
-from ipnpm.kubo import discover, multiaddr_to_url
 from ipnpm.settings import resolve
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ipnpm.proxy.paths import escape_name, packument_name, scope_of, tarball_ref
+from ipnpm.npm.names import escape_name
+from ipnpm.proxy.paths import packument_name, scope_of, tarball_ref
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from ipnpm.errors import UsageError
-from ipnpm.settings import IndexRef, resolve
+from ipnpm.index import IndexRef
+from ipnpm.settings import resolve
 
 
 def _world(

@@ -1,0 +1,50 @@
+"""The one place where errors become messages and exit codes.
+
+``ipnpm: error: <what>`` and ``hint: <fix>`` on stderr; Ctrl-C exits 130; an unexpected error
+prints one line and keeps the traceback in a file (on screen too with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from ipnpm.errors import ExitCode, IpnpmError
+
+
+def _write_traceback() -> Path | None:
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="ipnpm-crash-", suffix=".log", delete=False, encoding="utf-8"
+        ) as handle:
+            traceback.print_exc(file=handle)
+            return Path(handle.name)
+    except OSError:
+        return None  # no crash log then; the one-line message still says what happened
+
+
+def guarded(action: Callable[[], int], *, debug: bool) -> int:
+    """Run ``action`` and turn every failure into a message and an exit code."""
+    try:
+        return action()
+    except IpnpmError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"ipnpm: error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("ipnpm: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        saved = _write_traceback()
+        where = f" (traceback in {saved})" if saved else ""
+        print(f"ipnpm: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        print("hint: rerun with --debug and report it", file=sys.stderr)
+        return int(ExitCode.INTERNAL)

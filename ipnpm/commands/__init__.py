@@ -1,0 +1,1 @@
+"""``ipnpm ipfs …``: one module per command of ipnpm's own."""

@@ -1,0 +1,59 @@
+"""``ipnpm ipfs index add|publish|resolve``: set up what each needs, then delegate."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from ipnpm.clients.kubo import KuboClient, discover
+from ipnpm.errors import UsageError
+from ipnpm.index.publish import index_add, index_publish
+from ipnpm.index.records import RecordCache, RecordResolver
+from ipnpm.npm.locate import find_npm
+from ipnpm.run.assemble import open_run
+from ipnpm.settings import Settings
+from ipnpm.store.objects import Store
+
+
+def _kubo(settings: Settings) -> KuboClient:
+    url = discover(settings.kubo, os.environ)
+    if url is None:
+        raise UsageError(
+            "publishing an index needs a running Kubo daemon",
+            hint="start `ipfs daemon`, or pass --kubo http://127.0.0.1:PORT",
+        )
+    return KuboClient(url, timeout=120.0)
+
+
+def add(settings: Settings, args: Sequence[str]) -> int:
+    npm = find_npm(settings.npm, os.environ)
+    kubo = _kubo(settings)
+    with open_run(settings, npm, Path.cwd(), command=None) as context:
+        return index_add(context, npm, kubo, args, settings.jobs)
+
+
+def publish(settings: Settings, key: str, lifetime: str, ttl: str) -> int:
+    return index_publish(_kubo(settings), key, lifetime=lifetime, ttl=ttl)
+
+
+def resolve(settings: Settings, name: str) -> int:
+    url = discover(settings.kubo, os.environ)
+    store = Store(settings.store).open()
+    resolver = RecordResolver(
+        RecordCache(store.root),
+        kubo=KuboClient(url) if url else None,
+        gateways=settings.gateways,
+        offline=settings.offline,
+    )
+    resolved = resolver.resolve(name, refresh=not settings.offline)
+    until = resolved.record.validity.strftime("%Y-%m-%d %H:%M:%S UTC")
+    origin = "cached record" if resolved.cached else "verified record"
+    click.echo(
+        f"ipnpm: {name}: sequence {resolved.record.sequence}, {origin}, valid until {until}",
+        err=True,
+    )
+    click.echo(resolved.root)
+    return 0

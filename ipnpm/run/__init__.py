@@ -1,0 +1,1 @@
+"""One npm invocation through ipnpm: its context, the npm child process, prefetch, seeding."""

@@ -1,0 +1,193 @@
+"""Set up one run: npm's configuration, the store, the lockfiles, the sources, the run log.
+
+Both ``ipnpm <npm command>`` and ``ipnpm ipfs fetch`` start here; ``open_run`` yields the
+RunContext they share and tears everything down (seeding finished, log closed) on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from ipnpm.clients.kubo import KuboClient, discover
+from ipnpm.clients.upstream import Upstream
+from ipnpm.errors import LockfileError, MissingContentError
+from ipnpm.index.client import Index, IndexSet
+from ipnpm.index.files import IndexFiles
+from ipnpm.index.records import RecordCache, RecordResolver
+from ipnpm.npm.commands import LOCKFILE_COMMANDS
+from ipnpm.npm.config import project_root, read_npm_config
+from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
+from ipnpm.npm.overrides import apply_overrides
+from ipnpm.run.cidlock import FILENAME, CidLock, read_cidlock
+from ipnpm.run.context import RunContext
+from ipnpm.run.seeding import Seeder
+from ipnpm.settings import Settings
+from ipnpm.sources import Source, Want
+from ipnpm.sources.fetcher import Fetcher
+from ipnpm.sources.kubo import KuboSource
+from ipnpm.sources.upstream import UpstreamSource
+from ipnpm.store.objects import Store
+from ipnpm.store.runlog import RunLog
+
+logger = logging.getLogger("ipnpm")
+
+
+def _lockfile_first(command: str | None, lockfile: Lockfile | None) -> bool:
+    """Whether packuments may come from the lockfile without asking the upstream.
+
+    Only for commands that install exactly the lockfile, and only from v2/v3 lockfiles: a v1
+    entry lacks fields of the real packument (``bin``, ``engines``) that npm records.
+    """
+    return command in LOCKFILE_COMMANDS and lockfile is not None and lockfile.version >= 2
+
+
+def load_lockfile(project: Path, *, strict: bool = False) -> Lockfile | None:
+    path = find_lockfile(project)
+    if path is None:
+        return None
+    try:
+        return read_lockfile(path)
+    except LockfileError as exc:
+        if strict:
+            raise
+        # npm reports a broken lockfile better than ipnpm can: let it speak.
+        logger.debug("ignoring lockfile: %s", exc.message)
+        return None
+
+
+def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid: bool) -> None:
+    """Offline, name every locked tarball no source can give before npm fails on the first one.
+
+    Without the upstream a tarball must be in the store, or have a known CID and an IPFS
+    source to ask.
+    """
+    missing = [
+        tarball.spec
+        for tarball in lockfile.tarballs
+        if tarball.matches_platform()
+        and not tarball.optional  # npm goes on without an optional package it cannot get
+        and not store.has(tarball.integrity, tarball.name, tarball.version)
+        and not (by_cid and cids and cids.cid_for(tarball.integrity, tarball.spec))
+    ]
+    if missing:
+        shown = "\n  ".join(sorted(missing))
+        raise MissingContentError(
+            f"offline, and {len(missing)} locked package(s) are not in the store {store.root}:\n"
+            f"  {shown}",
+            hint="run once online (without --offline), or give a Kubo or gateway that has them",
+        )
+
+
+def _ipfs_sources(
+    settings: Settings, env: Mapping[str, str], log: RunLog
+) -> tuple[list[Source], str | None]:
+    sources: list[Source] = []
+    kubo_url = discover(settings.kubo, env)
+    if kubo_url:
+        sources.append(KuboSource(kubo_url))
+    if settings.gateways:
+        from ipnpm.sources.gateway import GatewaySource  # only loaded when gateways are used
+
+        def dropped(url: str, reason: str) -> None:
+            log.event("gateway-dropped", url=url, reason=reason)
+            print(f"ipnpm: warning: gateway {url} dropped for this run: {reason}", file=sys.stderr)
+
+        sources.append(GatewaySource(settings.gateways, on_drop=dropped))
+    return sources, kubo_url
+
+
+def _warn_incomplete(cids: CidLock | None, lockfile: Lockfile | None) -> None:
+    if cids is None or lockfile is None:
+        return
+    missing = cids.missing(t for t in lockfile.tarballs if t.matches_platform())
+    if missing:
+        print(
+            f"ipnpm: warning: {FILENAME} has no CID for {len(missing)} locked package(s) "
+            f"(e.g. {missing[0]}); `ipnpm install` records them",
+            file=sys.stderr,
+        )
+
+
+def _indexes(
+    settings: Settings, store: Store, kubo_url: str | None, log: RunLog
+) -> IndexSet | None:
+    if not settings.indexes:
+        return None
+    kubo = KuboClient(kubo_url) if kubo_url else None
+    resolver = RecordResolver(
+        RecordCache(store.root), kubo=kubo, gateways=settings.gateways, offline=settings.offline
+    )
+    files = IndexFiles(store.root, kubo=kubo, gateways=settings.gateways, offline=settings.offline)
+    indexes = IndexSet([Index(ref, resolver, files, log) for ref in settings.indexes])
+    indexes.resolve_all()  # a bad, rolled-back or expired record fails here, before npm runs
+    return indexes
+
+
+def _cid_resolver(indexes: IndexSet | None) -> Callable[[Want], str | None] | None:
+    if indexes is None:
+        return None
+    return lambda want: indexes.cid_for(want.name, want.version, want.integrity)
+
+
+@contextlib.contextmanager
+def open_run(
+    settings: Settings,
+    npm: str,
+    cwd: Path,
+    *,
+    command: str | None,
+    overrides: Mapping[str, str] | None = None,
+    strict_lockfile: bool = False,
+    for_project: bool = True,
+) -> Iterator[RunContext]:
+    """Everything one run needs, torn down (seeding finished, log closed) on exit.
+
+    ``for_project=False`` (serve mode) ignores the lockfiles of the directory ipnpm started in.
+    """
+    env = dict(os.environ)
+    config = apply_overrides(read_npm_config(npm, cwd, env), overrides or {})
+    store = Store(settings.store).open()
+    store.clear_tmp()
+    project = project_root(cwd)
+    lockfile = load_lockfile(project, strict=strict_lockfile) if for_project else None
+    cids = read_cidlock(project) if for_project else None
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(RunLog(store.root / "logs"))
+        sources, kubo_url = _ipfs_sources(settings, env, log)
+        if settings.offline and lockfile is not None:
+            check_offline(store, lockfile, cids, by_cid=bool(sources))
+        if command in LOCKFILE_COMMANDS:
+            _warn_incomplete(cids, lockfile)
+        upstream = None if settings.offline else Upstream(config, env)
+        if upstream is not None:
+            sources.append(UpstreamSource(upstream))
+        seeder = None
+        if kubo_url and settings.seed:
+            seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log))
+        indexes = _indexes(settings, store, kubo_url, log)
+        yield RunContext(
+            secret=secrets.token_urlsafe(32),
+            config=config,
+            store=store,
+            fetcher=Fetcher(
+                store,
+                sources,
+                log,
+                on_new=seeder.seed if seeder else None,
+                resolve_cid=_cid_resolver(indexes),
+            ),
+            log=log,
+            upstream=upstream,
+            lockfile=lockfile,
+            lockfile_first=_lockfile_first(command, lockfile),
+            cids=cids,
+            indexes=indexes,
+            project=project,
+            env=env,
+        )

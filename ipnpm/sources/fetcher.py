@@ -1,0 +1,142 @@
+"""Obtain a tarball: the store first, then each source in order, verified, stored, once.
+
+One in-flight map makes sure a CID is fetched at most once per run: a second request for the
+same content waits on the first (bounded wait, then it fetches on its own).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+
+import requests
+
+from ipnpm.errors import IntegrityError, MissingContentError, StoreError
+from ipnpm.sources import Source, SourceError, Want
+from ipnpm.store.objects import Store, StoredObject
+from ipnpm.store.runlog import RunLog
+
+WAIT_FOR_INFLIGHT = 120.0  # seconds a waiter trusts another thread's download
+
+
+@dataclass(frozen=True)
+class Fetched:
+    stored: StoredObject
+    source: str
+
+
+class Fetcher:
+    def __init__(
+        self,
+        store: Store,
+        sources: list[Source],
+        log: RunLog,
+        *,
+        on_new: Callable[[StoredObject, str], None] | None = None,
+        resolve_cid: Callable[[Want], str | None] | None = None,
+    ) -> None:
+        self.store = store
+        self.sources = sources
+        self.log = log
+        self.on_new = on_new  # told about content that came from outside IPFS (seeding)
+        self.resolve_cid = resolve_cid  # finds a CID (indexes) when the want has none
+        self._lock = threading.Lock()
+        self._inflight: dict[str, Future[Fetched]] = {}
+
+    def get(self, want: Want, purpose: str = "npm") -> Fetched:
+        """The verified tarball for ``want``; raises MissingContentError naming every failure.
+
+        ``purpose`` ("npm" or "prefetch") is recorded in the run log.
+        """
+        key = want.integrity or want.spec
+        with self._lock:
+            future = self._inflight.get(key)
+            owner = future is None
+            if future is None:
+                future = self._inflight[key] = Future()
+        if not owner:
+            try:
+                return future.result(timeout=WAIT_FOR_INFLIGHT)
+            except FutureTimeout:
+                return self._fetch(want, purpose)
+        try:
+            fetched = self._fetch(want, purpose)
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(fetched)
+            return fetched
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+
+    def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
+        integrity = want.integrity or self.store.integrity_for_spec(want.name, want.version)
+        cid = self.store.cid_for(integrity)
+        if cid is None and want.cid and self.store.object_path(want.cid).is_file():
+            cid = want.cid
+        if cid is None:
+            return None
+        path = self.store.verified_path(cid, integrity)
+        if path is None:
+            self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
+            failures.append(f"store: the stored copy {cid} was corrupt and is quarantined")
+            return None
+        stored = StoredObject(cid, integrity or "", path.stat().st_size, path)
+        return Fetched(stored, "store")
+
+    def _fetch(self, want: Want, purpose: str) -> Fetched:
+        failures: list[str] = []
+        found = self._from_store(want, failures)
+        for source in [] if found else self.sources:
+            if want.private and not source.by_cid:
+                failures.append(f"{source.name}: not asked (scope bound to a private index)")
+                continue
+            if source.by_cid and want.cid is None and self.resolve_cid is not None:
+                want = replace(want, cid=self.resolve_cid(want))
+            try:
+                chunks = source.open(want)
+                if chunks is None:
+                    failures.append(f"{source.name}: not found")
+                    continue
+                stored = self.store.ingest(
+                    chunks,
+                    expected=want.integrity,
+                    source=source.name,
+                    spec=(want.name, want.version),
+                )
+            except StoreError as exc:
+                # No other source can help when the store cannot be written (disk full).
+                self.log.event("store-failed", spec=want.spec, error=exc.message)
+                raise MissingContentError(f"{want.spec}: {exc.message}", hint=exc.hint) from exc
+            except (SourceError, IntegrityError, requests.RequestException) as exc:
+                self.log.event("source-failed", spec=want.spec, source=source.name, error=str(exc))
+                failures.append(f"{source.name}: {exc}")
+                continue
+            found = Fetched(stored, source.name)
+            if self.on_new is not None and not source.by_cid:
+                self.on_new(stored, want.spec)
+            break
+        if found is None:
+            # npm skips an optional package it cannot get (and some it never asks for), so a
+            # prefetch miss of one is worth a log line, not a failure.
+            kind = "optional-unavailable" if want.optional and purpose != "npm" else "missing"
+            self.log.event(kind, spec=want.spec, integrity=want.integrity, failures=failures)
+            failures = failures or ["store: not there, and no other source is enabled (offline)"]
+            reasons = "; ".join(failures)
+            raise MissingContentError(f"{want.spec} is not available ({reasons})")
+        self.log.event(
+            "tarball",
+            spec=want.spec,
+            integrity=want.integrity,
+            cid=found.stored.cid,
+            size=found.stored.size,
+            source=found.source,
+            verified=want.integrity is not None,
+            purpose=purpose,
+        )
+        return found

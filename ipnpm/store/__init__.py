@@ -1,0 +1,1 @@
+"""What ipnpm keeps on disk: the content-addressed object store and its run logs."""

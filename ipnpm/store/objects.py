@@ -1,0 +1,299 @@
+"""The local content-addressed store: the embedded default source, no IPFS daemon needed.
+
+Layout (every write is ``tmp/*.partial`` + ``os.replace``, so readers never see half a file and
+concurrent ipnpm runs can share one store)::
+
+    objects/<xy>/<cid>                  tarball bytes, addressed by their unixfs-v1-2025 CID
+    integrity/<algo>/<hex[:2]>/<hex>    npm integrity -> CID
+    specs/<name>/<version>              name@version -> sha512 integrity (lockfiles without it)
+    packuments/<host>/<name>.json       the last packument seen, for --offline
+    quarantine/                         objects that failed verification
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import os
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from ipnpm.errors import IntegrityError, StoreError
+from ipnpm.ipfs.unixfs import FileCidHasher
+from ipnpm.npm.integrity import Integrity, IntegrityHasher
+
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    cid: str
+    sha512: str
+    size: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    cid: str
+    reason: str
+
+
+def _segment(text: str) -> str:
+    """One safe path segment for any text: "/" and "%" escaped, and never "." or ".."."""
+    quoted = quote(text, safe="@")
+    if not quoted:
+        return "%"  # no text quotes to a lone "%"
+    return quoted.replace(".", "%2E", 1) if quoted.startswith(".") else quoted
+
+
+def _shard(cid: str) -> str:
+    # Kubo's flatfs shards by the next-to-last two characters: evenly spread for base32 CIDs.
+    return cid[-3:-1]
+
+
+class Store:
+    """A directory of verified tarballs and the indexes that find them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._made: set[Path] = set()  # directories known to exist: mkdir once per run
+
+    def _ensure_dir(self, directory: Path) -> None:
+        # Path.mkdir(exist_ok=True) raises and catches FileExistsError each time: measurable
+        # at thousands of tarballs (BENCHMARKS.md).
+        if directory not in self._made:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._made.add(directory)
+
+    def open(self) -> Store:
+        """Create the layout, failing early with a clear error when the directory is unusable."""
+        try:
+            for name in ("objects", "integrity", "specs", "packuments", "quarantine", "tmp"):
+                (self.root / name).mkdir(parents=True, exist_ok=True)
+            probe = self.root / "tmp" / f"probe-{secrets.token_hex(4)}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(
+                f"store {self.root} is not usable: {exc.strerror or exc}",
+                hint="pass --store DIR (or set IPNPM_STORE) to a writable directory",
+            ) from exc
+        return self
+
+    # -- paths ----------------------------------------------------------------------------
+
+    def object_path(self, cid: str) -> Path:
+        return self.root / "objects" / _shard(cid) / cid
+
+    def _integrity_path(self, algorithm: str, digest: bytes) -> Path:
+        hexed = digest.hex()
+        return self.root / "integrity" / algorithm / hexed[:2] / hexed
+
+    def _spec_path(self, name: str, version: str) -> Path:
+        return self.root / "specs" / _segment(name) / _segment(version)
+
+    def packument_path(self, host: str, name: str) -> Path:
+        return self.root / "packuments" / _segment(host) / f"{_segment(name)}.json"
+
+    # -- atomic writes --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _partial(self) -> Iterator[Path]:
+        """A fresh ``tmp/*.partial`` path, locked while this process writes it.
+
+        The lock dies with the process, however it dies: a partial nobody holds is left over
+        from a killed run, and the next run removes it (``clear_tmp``).
+        """
+        path, lock = self._locked_partial()
+        try:
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+            os.close(lock)
+
+    def _locked_partial(self) -> tuple[Path, int]:
+        while True:
+            path = self.root / "tmp" / f"{secrets.token_hex(8)}.partial"
+            try:
+                lock = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                # A cleaner may have taken it for a dead run's partial between the create and
+                # the lock, and removed it: then the lock is on nothing, so start over.
+                if os.fstat(lock).st_ino == os.stat(path).st_ino:
+                    return path, lock
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                os.close(lock)
+                raise self._write_failed(exc) from exc
+            os.close(lock)
+
+    def _write_failed(self, exc: OSError) -> StoreError:
+        return StoreError(
+            f"cannot write to the store {self.root}: {exc.strerror or exc}",
+            hint="free some space, or pass --store DIR (IPNPM_STORE) on another disk",
+        )
+
+    def write_atomic(self, target: Path, data: bytes) -> None:
+        with self._partial() as partial:
+            try:
+                partial.write_bytes(data)
+                self._ensure_dir(target.parent)
+                os.replace(partial, target)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
+
+    # -- look-ups ---------------------------------------------------------------------------
+
+    def cid_for(self, integrity: str | None) -> str | None:
+        """The CID stored for any hash in ``integrity`` whose object is present."""
+        parsed = Integrity.parse(integrity or "")
+        for algorithm, digest in parsed.digests if parsed else ():
+            path = self._integrity_path(algorithm, digest)
+            with contextlib.suppress(OSError):
+                cid = path.read_text().strip()
+                if self.object_path(cid).is_file():
+                    return cid
+        return None
+
+    def integrity_for_spec(self, name: str, version: str) -> str | None:
+        with contextlib.suppress(OSError):
+            return self._spec_path(name, version).read_text().strip() or None
+        return None
+
+    def has(self, integrity: str | None, name: str, version: str) -> bool:
+        return self.cid_for(integrity or self.integrity_for_spec(name, version)) is not None
+
+    # -- ingest -----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        chunks: Iterable[bytes],
+        *,
+        expected: str | None,
+        source: str,
+        spec: tuple[str, str] | None = None,
+        expected_cid: str | None = None,
+    ) -> StoredObject:
+        """Stream ``chunks`` to disk, verify them against ``expected``, then publish atomically.
+
+        Nothing becomes visible in the store unless every byte matched.
+        """
+        wanted = Integrity.parse(expected or "")
+        hasher = IntegrityHasher(wanted)
+        cid_hasher = FileCidHasher()
+        size = 0
+        with self._partial() as partial:
+            try:
+                # Unbuffered: chunks are large already, and a disk that fills up fails in the
+                # write below (a StoreError), never later in a buffered close.
+                out = partial.open("wb", buffering=0)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
+            with out:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    cid_hasher.update(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:  # disk full: the partial goes, nothing is published
+                        raise self._write_failed(exc) from exc
+                    size += len(chunk)
+            if not hasher.matches():
+                raise IntegrityError(
+                    f"content from {source} does not match its integrity: "
+                    f"expected {wanted}, got {hasher.got()}"
+                )
+            cid = str(cid_hasher.cid())
+            if expected_cid is not None and cid != expected_cid:
+                raise IntegrityError(
+                    f"content from {source} does not match its CID: "
+                    f"expected {expected_cid}, got {cid}"
+                )
+            target = self.object_path(cid)
+            try:
+                self._ensure_dir(target.parent)
+                os.replace(partial, target)
+            except OSError as exc:
+                raise self._write_failed(exc) from exc
+        self._index(cid, hasher.sha512(), wanted)
+        if spec:
+            self.write_atomic(self._spec_path(*spec), hasher.sha512().encode())
+        return StoredObject(cid, hasher.sha512(), size, target)
+
+    def _index(self, cid: str, sha512: str, wanted: Integrity | None) -> None:
+        entries = list(wanted.digests) if wanted else []
+        entries.append(("sha512", base64.b64decode(sha512.split("-", 1)[1])))
+        for algorithm, digest in entries:
+            path = self._integrity_path(algorithm, digest)
+            if not path.is_file():
+                self.write_atomic(path, cid.encode())
+
+    # -- reading with verification ----------------------------------------------------------
+
+    def _hash_file(self, path: Path, expected: Integrity | None) -> tuple[str, IntegrityHasher]:
+        hasher = IntegrityHasher(expected)
+        cid_hasher = FileCidHasher()
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                hasher.update(chunk)
+                cid_hasher.update(chunk)
+        return str(cid_hasher.cid()), hasher
+
+    def verified_path(self, cid: str, integrity: str | None = None) -> Path | None:
+        """The object's path after re-hashing it; a corrupt object is quarantined instead."""
+        path = self.object_path(cid)
+        try:
+            got, hasher = self._hash_file(path, Integrity.parse(integrity or ""))
+        except FileNotFoundError:
+            return None  # not stored: a plain miss, nothing to report
+        if got != cid or not hasher.matches():
+            self.quarantine(cid)
+            return None
+        return path
+
+    def quarantine(self, cid: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            target = self.root / "quarantine" / f"{cid}.{int(time.time())}.{os.getpid()}"
+            os.replace(self.object_path(cid), target)
+
+    def verify_all(self) -> tuple[int, list[Problem]]:
+        """Re-hash every object; quarantine and report the bad ones. Returns (checked, problems)."""
+        problems: list[Problem] = []
+        checked = 0
+        for path in sorted((self.root / "objects").glob("*/*")):
+            checked += 1
+            try:
+                got, _ = self._hash_file(path, None)
+            except OSError as exc:
+                problems.append(Problem(path.name, f"unreadable: {exc.strerror}"))
+                continue
+            if got != path.name:
+                problems.append(Problem(path.name, f"content hashes to {got}"))
+                self.quarantine(path.name)
+        return checked, problems
+
+    def clear_tmp(self) -> None:
+        """Remove the partial files of killed runs: those whose writer no longer holds them."""
+        for path in (self.root / "tmp").glob("*.partial"):
+            try:
+                handle = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue  # removed meanwhile, or unreadable: a later run tries again
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live run is writing it
+            else:
+                path.unlink(missing_ok=True)
+            finally:
+                os.close(handle)
