@@ -23,7 +23,7 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 # The keys a config file may set (both kinds); every other key is warned about.
-KNOWN_KEYS = ("store", "kubo", "gateways", "seed", "jobs", "indexes")
+KNOWN_KEYS = ("store", "kubo", "gateways", "seed", "jobs", "indexes", "cidlock")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,9 @@ class Settings:
     seed: bool = True  # add tarballs fetched from the upstream to Kubo, pinned
     jobs: int = field(default_factory=default_jobs)  # parallel prefetch workers
     indexes: tuple[IndexRef, ...] = ()
+    # ipnpm-lock.json: "auto" keeps one a project has and creates it when an IPFS source or
+    # an index is in use; "yes" always writes it, "no" never does.
+    cidlock: str = "auto"
     origins: Mapping[str, str] = field(default_factory=dict)
     files: tuple[ConfigFile, ...] = ()
 
@@ -167,6 +170,13 @@ def _indexes(name: str, value: object) -> tuple[IndexRef, ...]:
     return tuple(_index(name, item) for item in _items(value))
 
 
+def _cidlock(name: str, value: object) -> str:
+    text = str(value).strip().lower()
+    if text == "auto":
+        return text
+    return "yes" if parse_bool(name, value) else "no"
+
+
 def _store(_name: str, value: object) -> Path:
     return Path(str(value)).expanduser()
 
@@ -188,6 +198,7 @@ _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
     "seed": ("IPNPM_SEED", parse_bool, True),
     "jobs": ("IPNPM_JOBS", _jobs, True),
     "indexes": ("IPNPM_INDEXES", _indexes, True),
+    "cidlock": ("IPNPM_CIDLOCK", _cidlock, True),
 }
 
 

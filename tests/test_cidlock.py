@@ -11,8 +11,22 @@ from tests.support.runlog import installed_specs
 DEPS = {"ipnpm-fixture-c": "^2.0.0", "@pub/scoped": "1.0.0"}
 
 
+def test_no_ipfs_source_no_cidlock_unless_asked(npm_env: NpmEnv, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", DEPS)
+    assert npm_env.run_ipnpm(["install"], project).returncode == 0
+    assert not (project / "ipnpm-lock.json").exists()  # nothing uses CIDs: no surprise file
+    asked = npm_env.run_ipnpm(["install"], project, env={"IPNPM_CIDLOCK": "yes"})
+    assert asked.returncode == 0, describe(asked)
+    assert (project / "ipnpm-lock.json").is_file()
+    # Once a project has one, it is kept up to date without being asked again.
+    added = npm_env.run_ipnpm(["install", "ipnpm-fixture-big"], project)
+    assert added.returncode == 0, describe(added)
+    assert "ipnpm-fixture-big@1.0.0" in (project / "ipnpm-lock.json").read_text()
+
+
 def test_install_writes_a_stable_sorted_cidlock(npm_env: NpmEnv, tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", DEPS)
+    (project / "ipnpm-lock.json").write_text('{"cidProfile": "unixfs-v1-2025", "tarballs": {}}')
     assert npm_env.run_ipnpm(["install"], project).returncode == 0
     path = project / "ipnpm-lock.json"
     first = path.read_bytes()
@@ -35,7 +49,7 @@ def test_install_writes_a_stable_sorted_cidlock(npm_env: NpmEnv, tmp_path: Path)
 
 def test_ci_reads_but_never_writes_and_warns_on_gaps(npm_env: NpmEnv, tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", DEPS)
-    assert npm_env.run_ipnpm(["install"], project).returncode == 0
+    assert npm_env.run_ipnpm(["install"], project, env={"IPNPM_CIDLOCK": "yes"}).returncode == 0
     path = project / "ipnpm-lock.json"
     document = json.loads(path.read_text())
     removed = document["tarballs"].pop(next(iter(document["tarballs"])))

@@ -98,7 +98,11 @@ class Packuments:
         the lockfile again (upstream down), else 404."""
         abbreviated = ABBREVIATED in accept
         context = self.context
-        first = context.lockfile_first or context.upstream is None
+        # Offline, a v2/v3 lockfile answers first; a v1 lockfile lacks what npm's old-lockfile
+        # fix-up reads (os, cpu, bundled versions), so the real packuments cached online come
+        # first, and the lockfile only as the last resort.
+        v1 = context.lockfile is not None and context.lockfile.version < 2
+        first = context.lockfile_first or (context.upstream is None and not v1)
         failures: list[str] = []  # why the upstream could not answer, for every later step
         steps: tuple[Callable[[], Answer | None], ...] = (
             lambda: self._from_lockfile(name) if first else None,

@@ -20,7 +20,7 @@ from ipnpm.npm.overrides import registry_overrides
 from ipnpm.proxy.server import registry_proxy
 from ipnpm.run.assemble import open_run
 from ipnpm.run.child import run_child
-from ipnpm.run.cidlock import update_cidlock
+from ipnpm.run.cidlock import FILENAME, update_cidlock
 from ipnpm.run.context import RunContext
 from ipnpm.run.prefetch import Prefetch, not_in_npm_cache
 from ipnpm.run.userconfig import read_user_npmrc, run_userconfig
@@ -38,7 +38,8 @@ def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int
         # Verified tarballs go straight into npm's cache, so npm requests none of them.
         with Prefetch(context.fetcher, wants, jobs=settings.jobs, npm_cache=_npm_cache(context)):
             code = _run_through_proxy(context, npm, args, cwd)
-        if code == 0 and command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS:
+        writes_lock = command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS
+        if code == 0 and writes_lock and wants_cidlock(settings.cidlock, context):
             update_cidlock(context.project, context.store, context.config.cache)
         print(context.log.summary(), file=sys.stderr)
         for line in context.log.missing_report():
@@ -73,6 +74,14 @@ def _run_through_proxy(context: RunContext, npm: str, args: Sequence[str], cwd: 
         with run_userconfig(npmrc) as userconfig:
             logger.debug("running: %s (userconfig %s)", redacted(argv), userconfig)
             return run_child(argv, child_env(env, str(userconfig)), cwd=str(cwd))
+
+
+def wants_cidlock(mode: str, context: RunContext) -> bool:
+    """Whether this run keeps ipnpm-lock.json: never a file the user did not ask for."""
+    if mode != "auto":
+        return mode == "yes"
+    uses_ipfs = any(source.by_cid for source in context.fetcher.sources)
+    return uses_ipfs or context.indexes is not None or (context.project / FILENAME).exists()
 
 
 def _npm_cache(context: RunContext) -> Path | None:

@@ -37,8 +37,20 @@ def _big_blob() -> dict[str, bytes]:
 
 
 # name@version -> files written into the staged copy before publishing.
+def _bundled() -> dict[str, bytes]:
+    # Bundled dependencies live inside their parent's tarball and on no registry; generated at
+    # staging time so that fixture_packages() does not take them for packages of their own.
+    files: dict[str, bytes] = {}
+    for name in ("ipnpm-bundled-x", "ipnpm-bundled-y"):
+        manifest = {"name": name, "version": "1.0.0", "main": "index.js", "license": "MIT"}
+        files[f"node_modules/{name}/package.json"] = json.dumps(manifest).encode()
+        files[f"node_modules/{name}/index.js"] = f"module.exports = {name!r}\n".encode()
+    return files
+
+
 _GENERATED: dict[str, Callable[[], dict[str, bytes]]] = {
     "ipnpm-fixture-big@1.0.0": _big_blob,
+    "ipnpm-fixture-bundler-darwin@1.0.0": _bundled,
 }
 
 
@@ -81,6 +93,7 @@ def staged(package: FixturePackage) -> Iterator[Path]:
         target = Path(tmp) / "package"
         shutil.copytree(package.source, target)
         for relative, content in _GENERATED.get(package.spec, dict)().items():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
             (target / relative).write_bytes(content)
         yield target
 
