@@ -33,7 +33,7 @@ _MISSING_CONTENT = 6  # `index add`: some locked tarballs (other platforms') are
 
 def publish_index(project: Prepared, world: World) -> str:
     """The IPNS name of an index holding every tarball of the project's lockfile."""
-    kubo = ["--kubo", world.peer.api_url]
+    kubo = ["--ipnpm-kubo", world.peer.api_url]
     lockfile = str(project.seed_project / "package-lock.json")
     ipnpm(
         project.seed_env,

@@ -44,7 +44,7 @@ def prepare(world: World, name: str, root: Path) -> Prepared:
     """Seed the peer through `ipnpm --kubo <peer> install` and warm npm's cache; verified."""
     seed_env = NpmEnv(root / "seed-env", registry=world.near_url)
     seed = corpus_project(name, root / "seed-project", world.near_url.rstrip("/"))
-    ipnpm(seed_env, ["--kubo", world.peer.api_url, "install", *NPM_FLAGS], seed)
+    ipnpm(seed_env, ["--ipnpm-kubo", world.peer.api_url, "install", *NPM_FLAGS], seed)
     verify_tree(name, seed)
     cidlock = (seed / CIDLOCK).read_text()
     warm_npm = NpmEnv(root / "warm-npm", registry=world.near_url)

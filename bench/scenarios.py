@@ -55,7 +55,7 @@ def _ipnpm_lan(project: Prepared, world: World, scratch: Path) -> Measurement:
     env = _env(scratch, world.far_url)
     tree = project.fresh(scratch / "project", world.far_url, cidlock=True)
     daemons = world.daemons_cpu()
-    finished, probe = ipnpm(env, ["--kubo", world.client.api_url, "ci", *NPM_FLAGS], tree)
+    finished, probe = ipnpm(env, ["--ipnpm-kubo", world.client.api_url, "ci", *NPM_FLAGS], tree)
     daemons = world.daemons_cpu() - daemons
     verify_tree(project.name, tree)
     verify_sources(env.store_dir, "kubo")
@@ -66,7 +66,7 @@ def _ipnpm_store(project: Prepared, world: World, scratch: Path) -> Measurement:
     env = _env(scratch, world.far_url)
     tree = project.fresh(scratch / "project", world.far_url, cidlock=True)
     store = {"IPNPM_STORE": str(project.warm_store)}
-    finished, probe = ipnpm(env, ["--kubo", "off", "ci", *NPM_FLAGS], tree, env=store)
+    finished, probe = ipnpm(env, ["--ipnpm-kubo", "off", "ci", *NPM_FLAGS], tree, env=store)
     verify_tree(project.name, tree)
     verify_sources(project.warm_store, "store")
     return Measurement(finished.seconds, finished.cpu_seconds, probe)
@@ -75,7 +75,7 @@ def _ipnpm_store(project: Prepared, world: World, scratch: Path) -> Measurement:
 def _ipnpm_far(project: Prepared, world: World, scratch: Path) -> Measurement:
     env = _env(scratch, world.far_url)
     tree = project.fresh(scratch / "project", world.far_url)  # a first install: no CIDs yet
-    finished, probe = ipnpm(env, ["--kubo", "off", "ci", *NPM_FLAGS], tree)
+    finished, probe = ipnpm(env, ["--ipnpm-kubo", "off", "ci", *NPM_FLAGS], tree)
     verify_tree(project.name, tree)
     verify_sources(env.store_dir, "upstream")
     return Measurement(finished.seconds, finished.cpu_seconds, probe)

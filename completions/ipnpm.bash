@@ -6,8 +6,8 @@
 _ipnpm_options() { # $1: node ("" = ipnpm, "ipfs store") -> its option names
     REPLY=
     case $1 in
-        '') REPLY='--store --offline --npm --debug --kubo --gateway --seed --no-seed --jobs --index --version -h --help' ;;
-        'ipfs') REPLY='-h --help' ;;
+        '') REPLY='--ipnpm-store --ipnpm-kubo --ipnpm-gateway --ipnpm-index --ipnpm-seed --ipnpm-no-seed --ipnpm-jobs --ipnpm-npm --ipnpm-cidlock --ipnpm-offline --ipnpm-debug' ;;
+        'ipfs') REPLY='--version -h --help' ;;
         'ipfs cid') REPLY='-h --help' ;;
         'ipfs config') REPLY='--json -h --help' ;;
         'ipfs doctor') REPLY='--json -h --help' ;;
@@ -34,10 +34,11 @@ _ipnpm_commands() { # $1: node -> its subcommands
 
 _ipnpm_value() { # $1: node, $2: option -> flag, none, dir, file or 'words A B'
     case $1/$2 in
-        '/--store') REPLY='dir' ;;
-        '/--npm') REPLY='file' ;;
-        '/--kubo') REPLY='words auto off' ;;
-        '/--gateway'|'/--jobs'|'/--index'|'ipfs index publish/--key'|'ipfs index publish/--lifetime'|'ipfs index publish/--ttl'|'ipfs serve/--host'|'ipfs serve/--port') REPLY='none' ;;
+        '/--ipnpm-store') REPLY='dir' ;;
+        '/--ipnpm-kubo') REPLY='words auto off' ;;
+        '/--ipnpm-gateway'|'/--ipnpm-index'|'/--ipnpm-jobs'|'ipfs index publish/--key'|'ipfs index publish/--lifetime'|'ipfs index publish/--ttl'|'ipfs serve/--host'|'ipfs serve/--port') REPLY='none' ;;
+        '/--ipnpm-npm') REPLY='file' ;;
+        '/--ipnpm-cidlock') REPLY='words auto yes no' ;;
         *) REPLY=flag ;;
     esac
 }
@@ -119,13 +120,13 @@ _ipnpm() {
     local cur=${words[c]}
     while ((i < c)); do # ipnpm's options; the first other word is the npm command, or ipfs
         case ${words[i]} in
-            --npm=*) npm=${words[i]#--npm=} ;;
+            --ipnpm-npm=*) npm=${words[i]#--ipnpm-npm=} ;;
             -*=*) ;;
             -*)
                 _ipnpm_value "" "${words[i]}"
                 if [[ $REPLY != flag ]]; then
                     ((i + 1 == c)) && { _ipnpm_complete_value "$REPLY" "$cur"; return; }
-                    [[ ${words[i]} == --npm ]] && npm=${words[i + 1]}
+                    [[ ${words[i]} == --ipnpm-npm ]] && npm=${words[i + 1]}
                     ((i++))
                 fi ;;
             *) break ;;

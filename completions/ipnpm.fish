@@ -5,20 +5,19 @@
 function __ipnpm_options --argument-names node # -> name<TAB>help
     switch $node
         case ''
-            printf '%s\t%s\n' '--store' 'Content store (default ~/.cache/ipnpm)'
-            printf '%s\t%s\n' '--offline' 'Never contact the upstream registry'
-            printf '%s\t%s\n' '--npm' 'The npm executable to run'
-            printf '%s\t%s\n' '--debug' 'Verbose logs and full tracebacks'
-            printf '%s\t%s\n' '--kubo' 'Kubo RPC API (default auto: $IPFS_PATH/api, ~/.ipfs/api)'
-            printf '%s\t%s\n' '--gateway' 'Trustless gateway (repeatable)'
-            printf '%s\t%s\n' '--seed' 'Add upstream tarballs to Kubo, pinned (default on)'
-            printf '%s\t%s\n' '--no-seed' 'Add upstream tarballs to Kubo, pinned (default on)'
-            printf '%s\t%s\n' '--jobs' 'Parallel prefetch downloads'
-            printf '%s\t%s\n' '--index' 'Registry index (IPNS name), optionally only for scopes (repeatable)'
-            printf '%s\t%s\n' '--version' 'Show the version and exit'
-            printf '%s\t%s\n' '-h' 'Show this message and exit'
-            printf '%s\t%s\n' '--help' 'Show this message and exit'
+            printf '%s\t%s\n' '--ipnpm-store' 'content store (default ~/.cache/ipnpm)'
+            printf '%s\t%s\n' '--ipnpm-kubo' 'Kubo RPC API URL, auto (default) or off'
+            printf '%s\t%s\n' '--ipnpm-gateway' 'trustless gateway URL (repeatable)'
+            printf '%s\t%s\n' '--ipnpm-index' 'registry index [@SCOPE=]NAME (repeatable)'
+            printf '%s\t%s\n' '--ipnpm-seed' 'add upstream tarballs to Kubo, pinned (default)'
+            printf '%s\t%s\n' '--ipnpm-no-seed' 'do not add upstream tarballs to Kubo'
+            printf '%s\t%s\n' '--ipnpm-jobs' 'parallel prefetch downloads'
+            printf '%s\t%s\n' '--ipnpm-npm' 'the npm executable to run'
+            printf '%s\t%s\n' '--ipnpm-cidlock' 'keep ipnpm-lock.json (default auto)'
+            printf '%s\t%s\n' '--ipnpm-offline' 'never contact the upstream (npm\'s --offline too)'
+            printf '%s\t%s\n' '--ipnpm-debug' 'verbose logs on stderr and full tracebacks'
         case 'ipfs'
+            printf '%s\t%s\n' '--version' 'Show the version and exit'
             printf '%s\t%s\n' '-h' 'Show this message and exit'
             printf '%s\t%s\n' '--help' 'Show this message and exit'
         case 'ipfs cid'
@@ -76,7 +75,7 @@ function __ipnpm_commands --argument-names node # -> name<TAB>help
             printf '%s\t%s\n' 'doctor' 'Check npm, the registry, Kubo, each gateway and index, and the store; say what to fix (exit 1 if anything is broken)'
             printf '%s\t%s\n' 'fetch' 'Fetch every locked tarball into the store, without running npm (exit 6 if any is missing)'
             printf '%s\t%s\n' 'index' 'Publish and resolve registry indexes (a signed list of hashes on IPFS)'
-            printf '%s\t%s\n' 'serve' 'Run the verifying registry proxy until stopped (Ctrl-C: exit 130; SIGTERM: exit 0), for a team or a CI fleet, plus a trustless gateway (GET /ipfs/CID?format=raw|car) over the store that needs no token, for `ipnpm --gateway URL`'
+            printf '%s\t%s\n' 'serve' 'Run the verifying registry proxy until stopped (Ctrl-C: exit 130; SIGTERM: exit 0), for a team or a CI fleet, plus a trustless gateway (GET /ipfs/CID?format=raw|car) over the store that needs no token, for `ipnpm --ipnpm-gateway=URL`'
             printf '%s\t%s\n' 'store' 'Inspect and repair the local content store'
         case 'ipfs index'
             printf '%s\t%s\n' 'add' 'Mirror packages from the upstream into Kubo (pinned) and into the index (Kubo MFS /ipnpm-index); prints the new index root'
@@ -89,14 +88,16 @@ end
 
 function __ipnpm_value --argument-names node option # -> flag, none, dir, file, 'words A B'
     switch $node/$option
-        case '/--store'
+        case '/--ipnpm-store'
             echo 'dir'
-        case '/--npm'
-            echo 'file'
-        case '/--kubo'
+        case '/--ipnpm-kubo'
             echo 'words auto off'
-        case '/--gateway' '/--jobs' '/--index' 'ipfs index publish/--key' 'ipfs index publish/--lifetime' 'ipfs index publish/--ttl' 'ipfs serve/--host' 'ipfs serve/--port'
+        case '/--ipnpm-gateway' '/--ipnpm-index' '/--ipnpm-jobs' 'ipfs index publish/--key' 'ipfs index publish/--lifetime' 'ipfs index publish/--ttl' 'ipfs serve/--host' 'ipfs serve/--port'
             echo 'none'
+        case '/--ipnpm-npm'
+            echo 'file'
+        case '/--ipnpm-cidlock'
+            echo 'words auto yes no'
         case '*'
             echo flag
     end
@@ -177,8 +178,8 @@ function __ipnpm_complete
     set -l i 2
     while test $i -lt $c # ipnpm's options; the first other word is the npm command, or ipfs
         switch $w[$i]
-            case '--npm=*'
-                set npm (string replace -- --npm= '' $w[$i])
+            case '--ipnpm-npm=*'
+                set npm (string replace -- --ipnpm-npm= '' $w[$i])
             case '-*=*'
             case '-*'
                 set -l kind (__ipnpm_value '' $w[$i])
@@ -187,7 +188,7 @@ function __ipnpm_complete
                         __ipnpm_complete_value $kind $cur ''
                         return
                     end
-                    test $w[$i] = --npm; and set npm $w[(math $i + 1)]
+                    test $w[$i] = --ipnpm-npm; and set npm $w[(math $i + 1)]
                     set i (math $i + 1)
                 end
             case '*'

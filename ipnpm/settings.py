@@ -137,7 +137,9 @@ def _kubo(name: str, value: object) -> str:
 def _jobs(name: str, value: object) -> int:
     text = str(value)
     if not text.isdigit() or not 1 <= int(text) <= 256:
-        raise UsageError(f"{name} {text!r} is not a number from 1 to 256", hint="e.g. --jobs 16")
+        raise UsageError(
+            f"{name} {text!r} is not a number from 1 to 256", hint="e.g. --ipnpm-jobs=16"
+        )
     return int(text)
 
 
@@ -202,6 +204,10 @@ _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
 }
 
 
+# Settings keys whose command-line option has another name (one value per option).
+_FLAGS = {"gateways": "gateway", "indexes": "index"}
+
+
 def _defaults(env: Mapping[str, str]) -> dict[str, Any]:
     """The one set of defaults: Settings' own, plus the store, which depends on ``env``."""
     return {key: getattr(Settings(store=Path()), key) for key in _KEYS if key != "store"} | {
@@ -242,7 +248,8 @@ def resolve(
     defaults = _defaults(environ)
     for key, (variable, parse, in_files) in _KEYS.items():
         if _given(cli.get(key)):
-            values[key], origins[key] = _parse(parse, f"--{key}", cli[key]), "command line"
+            flag = f"--ipnpm-{_FLAGS.get(key, key)}"
+            values[key], origins[key] = _parse(parse, flag, cli[key]), "command line"
         elif environ.get(variable, "") != "" or (variable in environ and parse is parse_bool):
             values[key] = _parse(parse, variable, environ[variable])
             origins[key] = f"environment ({variable})"

@@ -28,9 +28,9 @@ INSTALL_HINT = "install it: apt-get install -y zsh fish (.ci/run does this when 
 
 # (command line up to the cursor, what must be offered, whether nothing else may be)
 CASES = [
-    ("ipnpm --of", {"--offline"}, True),
-    ("ipnpm --no-s", {"--no-seed"}, True),
-    ("ipnpm --kubo ", {"auto", "off"}, True),
+    ("ipnpm --ipnpm-of", {"--ipnpm-offline"}, True),
+    ("ipnpm --ipnpm-no-s", {"--ipnpm-no-seed"}, True),
+    ("ipnpm --ipnpm-kubo ", {"auto", "off"}, True),
     ("ipnpm ipf", {"ipfs"}, True),
     ("ipnpm --offline ins", {"install"}, False),
     ("ipnpm ipfs st", {"store"}, True),
@@ -38,8 +38,8 @@ CASES = [
     ("ipnpm ipfs fetch --j", {"--json"}, True),
     # npm's own completion, with ipnpm's words stripped: scripts of the project in the cwd,
     # a subcommand list, and an option name (from `npm install --help`: npm 11 completes none).
-    ("ipnpm --store /tmp/x --offline run bu", {"build", "bump"}, True),
-    ("ipnpm --kubo=off cache ", {"add", "clean", "ls", "verify"}, False),
+    ("ipnpm --ipnpm-store /tmp/x --offline run bu", {"build", "bump"}, True),
+    ("ipnpm --ipnpm-kubo=off cache ", {"add", "clean", "ls", "verify"}, False),
     ("ipnpm install --save-d", {"--save-dev"}, True),
 ]
 
@@ -160,16 +160,19 @@ def test_bash_ipfs_subcommands_and_value_after_a_colon(
     project: Path, shell_env: dict[str, str]
 ) -> None:
     assert set(_bash_complete("ipnpm ipfs ", project, shell_env)) == _ipfs_subcommands()
-    # --kubo http://127.0.0.1:5001 is split at the colons by bash; the command is still found.
-    offered = _bash_complete("ipnpm --kubo http://127.0.0.1:5001 run b", project, shell_env)
+    # --ipnpm-kubo http://127.0.0.1:5001 is split at the colons by bash; the command is still found.
+    offered = _bash_complete("ipnpm --ipnpm-kubo http://127.0.0.1:5001 run b", project, shell_env)
     assert set(offered) == {"build", "bump"}
 
 
 @pytest.mark.parametrize(
     ("typed", "completed"),
     [
-        ("ipnpm --of", "ipnpm --offline "),
-        ("ipnpm --kubo=of", "ipnpm --kubo=off "),  # readline completes only the part after =
+        ("ipnpm --ipnpm-of", "ipnpm --ipnpm-offline "),
+        (
+            "ipnpm --ipnpm-kubo=of",
+            "ipnpm --ipnpm-kubo=off ",
+        ),  # readline completes only the part after =
         ("ipnpm ipfs store v", "ipnpm ipfs store verify "),
         ("ipnpm install --save-d", "ipnpm install --save-dev "),
     ],
@@ -348,7 +351,7 @@ def test_npm_is_asked_with_ipnpm_words_stripped(
     tmp_path: Path,
 ) -> None:
     npm, log = fake_npm
-    line = f"ipnpm --npm {npm} --store /tmp/s --offline install --save-d"
+    line = f"ipnpm --ipnpm-npm {npm} --ipnpm-store /tmp/s install --save-d"
     if shell == "bash":
         offered = _bash_complete(line, project, shell_env)
     elif shell == "fish":

@@ -21,7 +21,9 @@ def _doctor(npm_env: NpmEnv, cwd: Path, *args: str, env: dict[str, str] | None =
 
 def test_all_parts_healthy(npm_env: NpmEnv, tmp_path: Path) -> None:
     with kubo_node(tmp_path / "kubo") as node:
-        checks = _doctor(npm_env, tmp_path, "--kubo", node.api_url, "--gateway", node.gateway_url)
+        checks = _doctor(
+            npm_env, tmp_path, "--ipnpm-kubo", node.api_url, "--ipnpm-gateway", node.gateway_url
+        )
     assert all(check["ok"] for check in checks.values()), checks
     assert "Kubo 0.43.1" in checks["kubo"]["detail"]
     assert npm_env.registry in checks["registry"]["detail"]
@@ -34,15 +36,15 @@ def test_each_broken_part_is_named(npm_env: NpmEnv, tmp_path: Path, broken: str)
     if broken == "npm":
         env["IPNPM_NPM"] = str(tmp_path / "no-such-npm")
     elif broken == "kubo":
-        args += ["--kubo", "http://127.0.0.1:9"]
+        args += ["--ipnpm-kubo", "http://127.0.0.1:9"]
     elif broken == "gateway":
-        args += ["--gateway", "http://127.0.0.1:9"]
+        args += ["--ipnpm-gateway", "http://127.0.0.1:9"]
     elif broken == "index":
         never_published = "k51qzi5uqu5dlvj2baxnqndepeb86cbk3ng7n3i46uzyxzyqj2xjonzllnv0v8"
-        args += ["--kubo", "off", "--index", never_published]
+        args += ["--ipnpm-kubo", "off", "--ipnpm-index", never_published]
     else:
         (tmp_path / "store-file").write_text("not a directory")
-        args += ["--store", str(tmp_path / "store-file")]
+        args += ["--ipnpm-store", str(tmp_path / "store-file")]
     checks = _doctor(npm_env, tmp_path, *args, env=env)
     bad = [part for part, check in checks.items() if not check["ok"]]
     assert len(bad) == 1, checks

@@ -52,7 +52,7 @@ def _seeded_project(npm_env: NpmEnv, tmp_path: Path) -> Path:
     """A project whose ipnpm-lock.json knows every CID (so gateways are asked first)."""
     project = make_project(tmp_path / "project", DEPS)
     with kubo_node(tmp_path / "kubo") as node:
-        result = npm_env.run_ipnpm(["--kubo", node.api_url, "install"], project)
+        result = npm_env.run_ipnpm(["--ipnpm-kubo", node.api_url, "install"], project)
     assert result.returncode == 0, describe(result)
     _wipe(npm_env, project)
     return project
@@ -74,7 +74,9 @@ def test_gateways_failing_with_500_fall_back_to_the_upstream(
 ) -> None:
     project = _seeded_project(npm_env, tmp_path)
     with _failing_gateway() as gateway:
-        result = npm_env.run_ipnpm(["--kubo", "off", "--gateway", gateway, "ci"], project)
+        result = npm_env.run_ipnpm(
+            ["--ipnpm-kubo", "off", "--ipnpm-gateway", gateway, "ci"], project
+        )
     assert result.returncode == 0, describe(result)
     assert set(obtained(npm_env.store_dir).values()) == {"upstream"}
     _store_is_clean(npm_env, project)
@@ -86,7 +88,9 @@ def test_a_gateway_hanging_mid_body_costs_one_timeout_then_is_dropped(
     project = _seeded_project(npm_env, tmp_path)
     with hanging_server(after_headers=True) as gateway:
         began = time.monotonic()
-        result = npm_env.run_ipnpm(["--kubo", "off", "--gateway", gateway.url, "ci"], project)
+        result = npm_env.run_ipnpm(
+            ["--ipnpm-kubo", "off", "--ipnpm-gateway", gateway.url, "ci"], project
+        )
         took = time.monotonic() - began
     assert result.returncode == 0, describe(result)
     assert "dropped for this run" in result.stderr
@@ -100,7 +104,7 @@ def test_upstream_down_and_no_other_source_names_every_package(
 ) -> None:
     project = _seeded_project(npm_env, tmp_path)
     with verdaccio.stopped():
-        result = npm_env.run_ipnpm(["--kubo", "off", "ci"], project)
+        result = npm_env.run_ipnpm(["--ipnpm-kubo", "off", "ci"], project)
     assert result.returncode != 0
     for spec in ("ipnpm-fixture-big@1.0.0", "ipnpm-fixture-c@2.0.0"):
         assert spec in result.stderr
@@ -160,7 +164,7 @@ def _tiny_disk(path: Path, size: str) -> Iterator[Path]:
 def test_disk_full_while_writing_the_store(npm_env: NpmEnv, tmp_path: Path) -> None:
     project = make_project(tmp_path / "project", {"ipnpm-fixture-big": "1.0.0"})
     with _tiny_disk(tmp_path / "small-disk", "1m") as disk:
-        result = npm_env.run_ipnpm(["--store", str(disk / "store"), "install"], project)
+        result = npm_env.run_ipnpm(["--ipnpm-store", str(disk / "store"), "install"], project)
         leftovers = [p for p in (disk / "store").rglob("*") if p.is_file()]
         objects = list((disk / "store" / "objects").rglob("*"))
     assert result.returncode != 0

@@ -30,11 +30,11 @@ def _publish(
     lifetime: str = "48h",
     key: str = "index",
 ) -> str:
-    added = npm_env.run_ipnpm(["--kubo", kubo.api_url, "ipfs", "index", "add", *specs], cwd)
+    added = npm_env.run_ipnpm(["--ipnpm-kubo", kubo.api_url, "ipfs", "index", "add", *specs], cwd)
     assert added.returncode == 0, describe(added)
     published = npm_env.run_ipnpm(
         [
-            "--kubo",
+            "--ipnpm-kubo",
             kubo.api_url,
             "ipfs",
             "index",
@@ -74,7 +74,7 @@ def test_index_on_a_private_network_with_the_upstream_gone(
         assert not (project / "ipnpm-lock.json").exists()
         with corpus_registry.stopped():
             result = client.run_ipnpm(
-                ["--kubo", b.api_url, "--index", name, "ci", *NPM_FLAGS], project
+                ["--ipnpm-kubo", b.api_url, "--ipnpm-index", name, "ci", *NPM_FLAGS], project
             )
     assert result.returncode == 0, describe(result)
     tree = check_tree(project_name, project)
@@ -103,13 +103,13 @@ def test_two_indexes_route_scopes_and_never_leak(
         marks = verdaccio.mark(), private_verdaccio.mark()
         with recording_gateway(pub.gateway_url) as gateway:
             args = [
-                "--kubo",
+                "--ipnpm-kubo",
                 "off",
-                "--gateway",
+                "--ipnpm-gateway",
                 gateway.url,
-                "--index",
+                "--ipnpm-index",
                 f"@acme={private_name}",
-                "--index",
+                "--ipnpm-index",
                 public_name,
             ]
             result = npm_env.run_ipnpm(
@@ -151,7 +151,7 @@ def test_republish_ttl_and_offline_cache(npm_env: NpmEnv, tmp_path: Path) -> Non
             lifetime="12s",
         )
         first = make_project(tmp_path / "first", {})
-        args = ["--kubo", "off", "--gateway", pub.gateway_url, "--index", name]
+        args = ["--ipnpm-kubo", "off", "--ipnpm-gateway", pub.gateway_url, "--ipnpm-index", name]
         result = npm_env.run_ipnpm([*args, "install", "ipnpm-fixture-a"], first)
         assert result.returncode == 0, describe(result)
         old_root = _root_of(npm_env, name)

@@ -77,7 +77,7 @@ def test_private_network_install_with_the_upstream_gone(
 ) -> None:
     a, b = private_network
     project = make_project(tmp_path / "project", DEPS)
-    installed = npm_env.run_ipnpm(["--kubo", a.api_url, "install"], project)
+    installed = npm_env.run_ipnpm(["--ipnpm-kubo", a.api_url, "install"], project)
     assert installed.returncode == 0, describe(installed)
     cidlock = json.loads((project / "ipnpm-lock.json").read_text())
     assert cidlock["cidProfile"] == "unixfs-v1-2025"
@@ -90,7 +90,7 @@ def test_private_network_install_with_the_upstream_gone(
     before = (project / "ipnpm-lock.json").read_bytes()
 
     with verdaccio.stopped():
-        result = npm_env.run_ipnpm(["--kubo", b.api_url, "ci"], project)
+        result = npm_env.run_ipnpm(["--ipnpm-kubo", b.api_url, "ci"], project)
 
     assert result.returncode == 0, describe(result)
     assert installed_specs(project) == expected
@@ -103,10 +103,10 @@ def test_kubo_stopped_falls_back_and_names_what_is_missing(
 ) -> None:
     project = make_project(tmp_path / "project", DEPS)
     with kubo_node(tmp_path / "kubo") as node:
-        assert npm_env.run_ipnpm(["--kubo", node.api_url, "install"], project).returncode == 0
+        assert npm_env.run_ipnpm(["--ipnpm-kubo", node.api_url, "install"], project).returncode == 0
         _fresh(npm_env, project)
         stopper = _stop_after_first_kubo_tarball(npm_env.store_dir, node)
-        result = npm_env.run_ipnpm(["--kubo", node.api_url, "ci"], project)
+        result = npm_env.run_ipnpm(["--ipnpm-kubo", node.api_url, "ci"], project)
         stopper.join()
     assert result.returncode == 0, describe(result)
     sources = set(obtained(npm_env.store_dir).values())
@@ -115,7 +115,7 @@ def test_kubo_stopped_falls_back_and_names_what_is_missing(
     # Now nothing is left: Kubo is gone and so is the upstream.
     _fresh(npm_env, project)
     with verdaccio.stopped():
-        failed = npm_env.run_ipnpm(["--kubo", node.api_url, "ci"], project)
+        failed = npm_env.run_ipnpm(["--ipnpm-kubo", node.api_url, "ci"], project)
     assert failed.returncode != 0
     assert "could not be served" in failed.stderr
     for spec in installed_specs_from_lock(project):
@@ -186,7 +186,7 @@ def test_no_seed_leaves_kubo_alone(npm_env: NpmEnv, tmp_path: Path, verdaccio: V
     with kubo_node(tmp_path / "kubo") as node:
         pins_before = _pins(node)
         result = npm_env.run_ipnpm(
-            ["--kubo", node.api_url, "install"], project, env={"IPNPM_SEED": "0"}
+            ["--ipnpm-kubo", node.api_url, "install"], project, env={"IPNPM_SEED": "0"}
         )
         assert result.returncode == 0, describe(result)
         assert _pins(node) == pins_before
@@ -197,13 +197,13 @@ def test_gateways_only_and_a_corrupting_gateway_is_dropped(
 ) -> None:
     project = make_project(tmp_path / "project", DEPS)
     with kubo_node(tmp_path / "kubo") as node:
-        seeded = npm_env.run_ipnpm(["--kubo", node.api_url, "install"], project)
+        seeded = npm_env.run_ipnpm(["--ipnpm-kubo", node.api_url, "install"], project)
         assert seeded.returncode == 0, describe(seeded)
         expected = installed_specs(project)
         with verdaccio.stopped():
             _fresh(npm_env, project)
             only = npm_env.run_ipnpm(
-                ["--kubo", "off", "--gateway", node.gateway_url, "ci"], project
+                ["--ipnpm-kubo", "off", "--ipnpm-gateway", node.gateway_url, "ci"], project
             )
             assert only.returncode == 0, describe(only)
             assert set(obtained(npm_env.store_dir).values()) == {"gateway"}
@@ -211,7 +211,14 @@ def test_gateways_only_and_a_corrupting_gateway_is_dropped(
 
             _fresh(npm_env, project)
             with corrupting_gateway(node.gateway_url) as evil:
-                args = ["--kubo", "off", "--gateway", evil.url, "--gateway", node.gateway_url]
+                args = [
+                    "--ipnpm-kubo",
+                    "off",
+                    "--ipnpm-gateway",
+                    evil.url,
+                    "--ipnpm-gateway",
+                    node.gateway_url,
+                ]
                 raced = npm_env.run_ipnpm([*args, "ci"], project)
                 asked_during_run = evil.requests
             assert raced.returncode == 0, describe(raced)

@@ -98,7 +98,7 @@ def test_ipfs_fetch_counts_and_json(npm_env: NpmEnv, tmp_path: Path) -> None:
         if key and not set(entry.get("os", ["linux"])) - {"linux"}
     }
     first = npm_env.run_ipnpm(
-        ["--jobs", "1", "ipfs", "fetch", "--json"], project, env={"CI": "true"}
+        ["--ipnpm-jobs", "1", "ipfs", "fetch", "--json"], project, env={"CI": "true"}
     )
     assert first.returncode == 0, describe(first)
     totals = json.loads(first.stdout)

@@ -35,7 +35,7 @@ def test_fetch_from_kubo_then_offline_ci(
     with kubo_node(tmp_path / "kubo") as kubo:
         # A machine that installed the project once, with Kubo: the tarballs are seeded into
         # Kubo and ipnpm-lock.json records their CIDs.
-        seeded = npm_env.run_ipnpm(["--kubo", kubo.api_url, "install", *NPM_FLAGS], project)
+        seeded = npm_env.run_ipnpm(["--ipnpm-kubo", kubo.api_url, "install", *NPM_FLAGS], project)
         assert seeded.returncode == 0, describe(seeded)
         cids = json.loads((project / "ipnpm-lock.json").read_text())["tarballs"]
         shutil.rmtree(project / "node_modules")
@@ -44,7 +44,7 @@ def test_fetch_from_kubo_then_offline_ci(
 
         with corpus_registry.stopped():
             fetched = npm_env.run_ipnpm(
-                ["--kubo", kubo.api_url, "ipfs", "fetch", "--json"], project
+                ["--ipnpm-kubo", kubo.api_url, "ipfs", "fetch", "--json"], project
             )
         assert fetched.returncode == 0, describe(fetched)
         totals = json.loads(fetched.stdout)
@@ -52,7 +52,7 @@ def test_fetch_from_kubo_then_offline_ci(
         assert totals["packages"] >= len(cids) * 0.9
 
     with corpus_registry.stopped():
-        offline = npm_env.run_ipnpm(["--kubo", "off", "--offline", "ci", *NPM_FLAGS], project)
+        offline = npm_env.run_ipnpm(["--ipnpm-kubo", "off", "--offline", "ci", *NPM_FLAGS], project)
     assert offline.returncode == 0, describe(offline)
     tree = check_tree(name, project)
     assert tree.missing == ()

@@ -83,9 +83,10 @@ def _lines(stream: subprocess.Popen[str], into: queue.Queue[str]) -> None:
 def running_server(
     world: NpmEnv, cwd: Path, *args: str, store: Path | None = None
 ) -> Iterator[Server]:
-    """`ipnpm --kubo off ipfs serve ARGS` as a child process; stopped (TERM, then KILL) on exit."""
+    """`ipnpm --ipnpm-kubo off ipfs serve ARGS` as a child process; stopped (TERM, then KILL)
+    on exit."""
     store = store or world.store_dir
-    argv = [sys.executable, "-m", "ipnpm", "--kubo", "off", "--store", str(store)]
+    argv = [sys.executable, "-m", "ipnpm", "--ipnpm-kubo", "off", "--ipnpm-store", str(store)]
     argv += ["ipfs", "serve", *args]
     log = world.root / "serve.stderr"
     with log.open("a") as stderr:
@@ -217,7 +218,9 @@ def test_ipnpm_ci_with_the_server_as_gateway_and_the_upstream_gone(
     third = NpmEnv(tmp_path / "third", registry=verdaccio.url)
     clone = copy_project(project, tmp_path / "clone")
     with verdaccio.stopped():
-        result = third.run_ipnpm(["--kubo", "off", "--gateway", server.url, "ci"], clone)
+        result = third.run_ipnpm(
+            ["--ipnpm-kubo", "off", "--ipnpm-gateway", server.url, "ci"], clone
+        )
     assert result.returncode == 0, describe(result)
     assert installed_specs(clone) == installed_specs(project)
     sources = obtained(third.store_dir)

@@ -26,6 +26,14 @@ def _write_traceback() -> Path | None:
         return None  # no crash log then; the one-line message still says what happened
 
 
+def report(exc: IpnpmError) -> int:
+    """``ipnpm: error: …`` and ``hint: …`` on stderr; the error's exit code."""
+    print(f"ipnpm: error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
 def guarded(action: Callable[[], int], *, debug: bool) -> int:
     """Run ``action`` and turn every failure into a message and an exit code."""
     try:
@@ -33,10 +41,7 @@ def guarded(action: Callable[[], int], *, debug: bool) -> int:
     except IpnpmError as exc:
         if debug:
             traceback.print_exc()
-        print(f"ipnpm: error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return int(exc.exit_code)
+        return report(exc)
     except KeyboardInterrupt:
         print("ipnpm: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

@@ -100,16 +100,16 @@ def _tree(path: str, command: click.Command, parent: click.Context | None) -> It
 
 
 def nodes() -> list[Node]:
-    """ipnpm's global options, then every node of ``ipnpm ipfs …``."""
+    """ipnpm's own options (``--ipnpm-*``), then every node of ``ipnpm ipfs …``."""
     from ipnpm.cli.ipfs import ipfs
-    from ipnpm.cli.main import cli
+    from ipnpm.cli.own_options import OPTIONS, PREFIX
 
-    ctx = click.Context(cli, info_name="ipnpm", **cli.context_settings)
-    root = _node("", cli, ctx)
-    if not any("--npm" in opt.names for opt in root.options):
-        raise RuntimeError("the scripts read --npm PATH: update the templates with the CLI")
+    options = tuple(Opt((PREFIX + o.name,), o.help, o.value) for o in OPTIONS)
+    if not any(f"{PREFIX}npm" in opt.names for opt in options):
+        raise RuntimeError("the scripts read --ipnpm-npm PATH: update the templates with the CLI")
+    ctx = click.Context(ipfs, info_name="ipnpm", **ipfs.context_settings)
     ipfs_entry = ("ipfs", _summary(ipfs.help))
-    return [Node("", root.options, (ipfs_entry,), False), *_tree("ipfs", ipfs, ctx)]
+    return [Node("", options, (ipfs_entry,), False), *_tree("ipfs", ipfs, ctx)]
 
 
 # -- tables, one case statement per question, in each shell's syntax ---------------------------
@@ -313,13 +313,13 @@ _ipnpm() {
     local cur=${words[c]}
     while ((i < c)); do # ipnpm's options; the first other word is the npm command, or ipfs
         case ${words[i]} in
-            --npm=*) npm=${words[i]#--npm=} ;;
+            --ipnpm-npm=*) npm=${words[i]#--ipnpm-npm=} ;;
             -*=*) ;;
             -*)
                 _ipnpm_value "" "${words[i]}"
                 if [[ $REPLY != flag ]]; then
                     ((i + 1 == c)) && { _ipnpm_complete_value "$REPLY" "$cur"; return; }
-                    [[ ${words[i]} == --npm ]] && npm=${words[i + 1]}
+                    [[ ${words[i]} == --ipnpm-npm ]] && npm=${words[i + 1]}
                     ((i++))
                 fi ;;
             *) break ;;
@@ -412,13 +412,13 @@ _ipnpm() {
     integer c=$#w i=2
     while (( i < c )); do # ipnpm's options; the first other word is the npm command, or ipfs
         case $w[i] in
-            (--npm=*) npm=${w[i]#--npm=} ;;
+            (--ipnpm-npm=*) npm=${w[i]#--ipnpm-npm=} ;;
             (-*=*) ;;
             (-*)
                 _ipnpm_value '' $w[i]
                 if [[ $REPLY != flag ]]; then
                     (( i + 1 == c )) && { _ipnpm_complete_value $REPLY; return }
-                    [[ $w[i] == --npm ]] && npm=$w[i+1]
+                    [[ $w[i] == --ipnpm-npm ]] && npm=$w[i+1]
                     (( i++ ))
                 fi ;;
             (*) break ;;
@@ -523,8 +523,8 @@ function __ipnpm_complete
     set -l i 2
     while test $i -lt $c # ipnpm's options; the first other word is the npm command, or ipfs
         switch $w[$i]
-            case '--npm=*'
-                set npm (string replace -- --npm= '' $w[$i])
+            case '--ipnpm-npm=*'
+                set npm (string replace -- --ipnpm-npm= '' $w[$i])
             case '-*=*'
             case '-*'
                 set -l kind (__ipnpm_value '' $w[$i])
@@ -533,7 +533,7 @@ function __ipnpm_complete
                         __ipnpm_complete_value $kind $cur ''
                         return
                     end
-                    test $w[$i] = --npm; and set npm $w[(math $i + 1)]
+                    test $w[$i] = --ipnpm-npm; and set npm $w[(math $i + 1)]
                     set i (math $i + 1)
                 end
             case '*'

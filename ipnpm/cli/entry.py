@@ -1,9 +1,10 @@
 """The ``ipnpm`` executable: where a command line goes.
 
-Pass-through commands (``ipnpm run build``) are recognised here and exec'd straight into npm,
-before click or anything else heavy is imported: ``alias npm=ipnpm`` must not slow down what
-never touches a registry. Everything else goes to the click command line (``ipnpm.cli.main``),
-which comes back to ``npm_entry`` for npm's commands.
+``ipnpm [npm's arguments, with --ipnpm-* options anywhere]`` is npm's command line. Commands
+that never touch a registry (``ipnpm run build``, ``ipnpm -v``) are exec'd straight into npm
+here, before click or anything else heavy is imported: ``alias npm=ipnpm`` must not slow down
+what never touches a registry. ``ipnpm ipfs …`` is ipnpm's own (``ipnpm.cli.ipfs``); every
+other npm command runs through a proxy (``ipnpm.cli.main``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ipnpm.cli.boundary import report
+from ipnpm.cli.own_options import OwnArgs, split_own_options
 from ipnpm.errors import IpnpmError
 from ipnpm.npm.commands import needs_registry
 from ipnpm.npm.locate import find_npm
@@ -24,29 +27,40 @@ if TYPE_CHECKING:
     from ipnpm.settings import Settings
 
 
-def _plain_npm(args: Sequence[str]) -> bool:
-    """No ipnpm option, not ``ipfs``, and nothing that may reach a registry."""
+def _plain_npm(own: OwnArgs) -> bool:
+    """Nothing for ipnpm to do but pick the npm: not ``ipfs``, and no registry reached."""
     return (
-        bool(args)
-        and not args[0].startswith("-")
-        and args[0] != "ipfs"
-        and (not needs_registry(args))
+        set(own.settings) <= {"npm"}
+        and own.npm_args[:1] != ("ipfs",)
+        and not needs_registry(own.npm_args)
     )
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    if _plain_npm(args):
+    sys.exit(dispatch(sys.argv[1:]))
+
+
+def dispatch(args: Sequence[str]) -> int:
+    try:
+        own = split_own_options(args)
+    except IpnpmError as exc:
+        return report(exc)
+    if _plain_npm(own):
+        npm_path = own.settings.get("npm") or os.environ.get("IPNPM_NPM")
         # On failure the full path below says what is wrong, with a hint and an exit code.
         with contextlib.suppress(IpnpmError):
-            exec_npm(find_npm(os.environ.get("IPNPM_NPM"), os.environ), args)
-    from ipnpm.cli.main import main as cli_main
+            exec_npm(find_npm(str(npm_path) if npm_path else None, os.environ), own.npm_args)
+    if own.npm_args[:1] == ("ipfs",):
+        from ipnpm.cli.ipfs import run_ipfs
 
-    cli_main()
+        return run_ipfs(own)
+    from ipnpm.cli.main import run_npm_line
+
+    return run_npm_line(own)
 
 
 def npm_entry(settings: Settings, args: Sequence[str]) -> int:
-    """An npm command line after ipnpm's options: exec'd as is, or run through a proxy."""
+    """An npm command line with ipnpm's options resolved: exec'd as is, or through a proxy."""
     npm = find_npm(settings.npm, os.environ)
     if not needs_registry(args):
         exec_npm(npm, args)

@@ -4,12 +4,46 @@ from __future__ import annotations
 
 import click
 
+from ipnpm import __version__
+from ipnpm.cli.boundary import guarded
+from ipnpm.cli.own_options import OPTIONS, PREFIX, OwnArgs
+from ipnpm.errors import IpnpmError, UsageError
 from ipnpm.settings import Settings
 
+_OPTIONS_HELP = (
+    "ipnpm's options, anywhere on the line (each also an IPNPM_* variable): "
+    + ", ".join(f"{PREFIX}{option.name}" for option in OPTIONS)
+)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_OPTIONS_HELP + ". See `ipnpm ipfs config` and README.md.",
+)
+@click.version_option(__version__, "--version", prog_name="ipnpm", message="%(prog)s %(version)s")
 def ipfs() -> None:
     """ipnpm's own commands (everything else goes to npm)."""
+
+
+def run_ipfs(own: OwnArgs) -> int:
+    """``ipnpm ipfs ARGS``: settings from ipnpm's options, then click for the subcommand."""
+    from ipnpm.cli.main import settings_for, wants_debug
+
+    def run() -> int:
+        settings = settings_for(own)
+        try:
+            result = ipfs.main(
+                list(own.npm_args[1:]), prog_name="ipnpm ipfs", standalone_mode=False, obj=settings
+            )
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None  # the boundary's Ctrl-C: exit 130
+        except click.UsageError as exc:
+            raise UsageError(exc.format_message(), hint="see `ipnpm ipfs --help`") from exc
+        except click.ClickException as exc:
+            raise IpnpmError(exc.format_message()) from exc
+        return int(result or 0)
+
+    return guarded(run, debug=wants_debug(own))
 
 
 @ipfs.command()
@@ -26,7 +60,7 @@ def cid(files: tuple[str, ...]) -> int:
 @click.pass_obj
 def fetch(settings: Settings, as_json: bool) -> int:
     """Fetch every locked tarball into the store, without running npm (exit 6 if any is
-    missing). Uses ipnpm's options: ipnpm --kubo URL --jobs 16 ipfs fetch."""
+    missing). Uses ipnpm's options: ipnpm --ipnpm-kubo=URL --ipnpm-jobs=16 ipfs fetch."""
     from ipnpm.commands.fetch import fetch_only
 
     return fetch_only(settings, as_json=as_json)
@@ -108,7 +142,7 @@ def verify(settings: Settings) -> int:
 
 @ipfs.command(
     epilog="Uses ipnpm's options for its sources: "
-    "ipnpm --kubo URL --gateway URL --store DIR ipfs serve --port 4880"
+    "ipnpm --ipnpm-kubo=URL --ipnpm-gateway=URL --ipnpm-store=DIR ipfs serve --port 4880"
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -125,7 +159,7 @@ def verify(settings: Settings) -> int:
 def serve(settings: Settings, host: str, port: int, no_auth: bool) -> int:
     """Run the verifying registry proxy until stopped (Ctrl-C: exit 130; SIGTERM: exit 0),
     for a team or a CI fleet, plus a trustless gateway (GET /ipfs/CID?format=raw|car) over
-    the store that needs no token, for `ipnpm --gateway URL`.
+    the store that needs no token, for `ipnpm --ipnpm-gateway=URL`.
 
     The first line of output is `ipnpm: serving on URL`. npm clients add to their .npmrc
     (the exact lines are printed at start):

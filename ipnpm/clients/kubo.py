@@ -26,7 +26,7 @@ def multiaddr_to_url(multiaddr: str) -> str:
         return f"http://{host}:{parts[4]}"
     raise UsageError(
         f"cannot use the Kubo API address {multiaddr!r}",
-        hint="pass --kubo http://127.0.0.1:PORT (or IPNPM_KUBO_API)",
+        hint="pass --ipnpm-kubo=http://127.0.0.1:PORT (or IPNPM_KUBO_API)",
     )
 
 

@@ -43,7 +43,7 @@ def check_npm(settings: Settings) -> tuple[list[Check], NpmConfig | None]:
         config = read_npm_config(npm, Path.cwd(), dict(os.environ))
     except (IpnpmError, OSError, subprocess.TimeoutExpired) as exc:
         message = getattr(exc, "message", str(exc))
-        fix = getattr(exc, "hint", None) or "install Node.js with npm, or pass --npm PATH"
+        fix = getattr(exc, "hint", None) or "install Node.js with npm, or pass --ipnpm-npm=PATH"
         return [Check("npm", False, message, fix)], None
     checks = [Check("npm", True, f"npm {npm_version} at {npm}, node {node_version}")]
     scopes = ", ".join(f"{s} → {url}" for s, url in sorted(config.scopes.items()))
@@ -70,7 +70,7 @@ def check_kubo(settings: Settings) -> Check:
             "kubo",
             False,
             f"{url}: {why}",
-            "start `ipfs daemon`, or fix/remove --kubo / IPNPM_KUBO_API",
+            "start `ipfs daemon`, or fix/remove --ipnpm-kubo / IPNPM_KUBO_API",
         )
     return Check("kubo", True, f"Kubo {version} at {url}, writable")
 
@@ -85,7 +85,7 @@ def check_gateway(url: str) -> Check:
         f"gateway {url}",
         False,
         f"no valid answer to GET /ipfs/bafkqaaa?format=raw: {why}",
-        "check the URL, or remove it from --gateway / IPNPM_GATEWAYS",
+        "check the URL, or remove it from --ipnpm-gateway / IPNPM_GATEWAYS",
     )
 
 

@@ -23,7 +23,7 @@ def _kubo(settings: Settings) -> KuboClient:
     if url is None:
         raise UsageError(
             "publishing an index needs a running Kubo daemon",
-            hint="start `ipfs daemon`, or pass --kubo http://127.0.0.1:PORT",
+            hint="start `ipfs daemon`, or pass --ipnpm-kubo=http://127.0.0.1:PORT",
         )
     return KuboClient(url, timeout=120.0)
 

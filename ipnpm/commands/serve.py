@@ -173,7 +173,7 @@ def _announce(url: str, context: RunContext, auth: bool) -> None:
     if auth:
         where = context.store.root / TOKEN_FILE
         print(f"ipnpm: with {TOKEN_VARIABLE} set to the token in {where}")
-    print(f"ipnpm: ipnpm clients may also use it as a gateway: --gateway {url.rstrip('/')}")
+    print(f"ipnpm: ipnpm clients may also use it as a gateway: --ipnpm-gateway={url.rstrip('/')}")
     print("ipnpm: Ctrl-C or SIGTERM stops it", flush=True)
 
 

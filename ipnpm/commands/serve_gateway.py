@@ -1,6 +1,6 @@
 """A trustless gateway over ipnpm's store (ipfs/specs ``http-gateways/trustless-gateway``), the
 public ``/ipfs/`` route of ``ipnpm ipfs serve``: another machine's ipnpm can use this server as
-``--gateway`` with no Kubo anywhere.
+``--ipnpm-gateway`` with no Kubo anywhere.
 
 The store keeps whole files under their root CID. A file of at most one chunk is one raw block;
 a larger one is a dag-pb tree over raw leaves that exists only as the stored bytes. So the

@@ -11,7 +11,7 @@ from ipnpm.store.objects import Store
 
 def verify_store(settings: Settings) -> int:
     if not settings.store.is_dir():
-        raise StoreError(f"no store at {settings.store}", hint="check --store / IPNPM_STORE")
+        raise StoreError(f"no store at {settings.store}", hint="check --ipnpm-store / IPNPM_STORE")
     store = Store(settings.store).open()
     checked, problems = store.verify_all()
     for problem in problems:

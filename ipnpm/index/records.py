@@ -121,7 +121,8 @@ class RecordResolver:
         why = "; ".join(failures) or "offline, and it was never resolved on this machine"
         raise MissingContentError(
             f"cannot resolve index {name}: {why}",
-            hint="give a Kubo (--kubo) or a gateway (--gateway) that can reach its publisher",
+            hint="give a Kubo (--ipnpm-kubo) or a gateway (--ipnpm-gateway) that can reach "
+            "its publisher",
         )
 
     def _verified(

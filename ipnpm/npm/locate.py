@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ipnpm.errors import NpmNotFoundError
 
-_FIX = "install Node.js with npm, or pass --npm PATH (or set IPNPM_NPM)"
+_FIX = "install Node.js with npm, or pass --ipnpm-npm=PATH (or set IPNPM_NPM)"
 
 
 def _is_ipnpm(candidate: Path) -> bool:

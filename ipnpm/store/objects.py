@@ -82,7 +82,7 @@ class Store:
         except OSError as exc:
             raise StoreError(
                 f"store {self.root} is not usable: {exc.strerror or exc}",
-                hint="pass --store DIR (or set IPNPM_STORE) to a writable directory",
+                hint="pass --ipnpm-store=DIR (or set IPNPM_STORE) to a writable directory",
             ) from exc
         return self
 
@@ -140,7 +140,7 @@ class Store:
     def _write_failed(self, exc: OSError) -> StoreError:
         return StoreError(
             f"cannot write to the store {self.root}: {exc.strerror or exc}",
-            hint="free some space, or pass --store DIR (IPNPM_STORE) on another disk",
+            hint="free some space, or pass --ipnpm-store=DIR (IPNPM_STORE) on another disk",
         )
 
     def write_atomic(self, target: Path, data: bytes) -> None:

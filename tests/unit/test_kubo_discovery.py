@@ -46,7 +46,7 @@ def test_settings_from_the_environment() -> None:
     assert settings.jobs == 3
     assert resolve(kubo="off", jobs=1, env=env).kubo == "off"
     assert settings.origins["kubo"] == "environment (IPNPM_KUBO_API)"
-    with pytest.raises(UsageError, match="--gateway"):
+    with pytest.raises(UsageError, match="--ipnpm-gateway"):
         resolve(gateways=("localhost:8080",), env={})
     with pytest.raises(UsageError, match="IPNPM_JOBS"):
         resolve(env={"IPNPM_JOBS": "zero"})
