@@ -34,6 +34,7 @@ from tests.support.twins import (
     Tool,
     differences,
     make_twin,
+    normalise,
     play,
 )
 from tests.support.verdaccio import Verdaccio
@@ -178,7 +179,7 @@ ROWS = [
     Row("install PKG@^1", f"install {B}@^1", "bare"),
     Row("install private scope", "install", "private-scope"),
     Row("update", "update", "deps-b", before=PIN_OLD_B),
-    Row("uninstall", f"uninstall {B}", "deps-b", before=("install",)),
+    Row("uninstall", "uninstall @pub/scoped", "deps", before=("install",)),
     # child npm processes, started through /bin/sh
     Row("exec -c npm view", f"exec -c 'npm view {B} version'"),
     Row("postinstall runs npm install", "install", "postinstall-npm"),
@@ -266,3 +267,17 @@ def test_npm_agrees_with_itself(
     assert not found, _report(row, found, expected, got)
     # The harness saw something: a row whose command never ran would agree trivially.
     assert expected.stdout or expected.files or expected.exact, expected.log
+
+
+def test_normalisation_touches_only_the_twin_path_and_the_timing(tmp_path: Path) -> None:
+    twin = tmp_path / "ipnpm"
+    printed = (
+        f"diff-project@1.0.0 {twin}/work/project\n"
+        "added 3 packages in 412ms\nup to date in 2s\nchanged 1 package in 1.5m\n"
+        "x ran in 2s flat\nhttp://127.0.0.1:4873/ in 2s"
+    )
+    assert normalise(printed, twin) == (
+        "diff-project@1.0.0 <TWIN>/work/project\n"
+        "added 3 packages in <TIME>\nup to date in <TIME>\nchanged 1 package in <TIME>\n"
+        "x ran in 2s flat\nhttp://127.0.0.1:4873/ in <TIME>"
+    )
