@@ -87,6 +87,20 @@ def parse(args: Sequence[str]) -> NpmArgv:
     )
 
 
+def option_name(arg: str) -> str | None:
+    """The option nopt reads ``arg`` as: ``--reg``, ``--regi=x`` and ``--registry`` are all
+    ``registry``, ``-C`` is ``prefix``, ``--no-json`` is ``json``; None for an argument that is
+    not an option. A group of single letters (``-gl``) names its first."""
+    if not arg.startswith("-") or len(arg) == 1 or _ALL_DASHES.match(arg):
+        return None
+    name = arg.split("=", 1)[0]
+    expanded = _resolve_short(name)
+    if expanded:
+        name = expanded[0]
+    name = _negation(name.lstrip("-"))[0]
+    return name if name in TYPES else _option_abbrevs().get(name, name)
+
+
 class _Nopt:
     """nopt's ``parse`` (nopt-lib.js), statement for statement, so that its corners agree: an
     option that takes a value takes the next argument even when it starts with ``-`` (only a

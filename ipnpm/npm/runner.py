@@ -3,10 +3,14 @@ every registry request through the proxy. Secrets go in the environment, never i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from ipnpm.npm.argv import parse
 from ipnpm.npm.config import NpmConfig
+
+_TERMINATOR = re.compile("-{2,}")  # nopt ends options at `--` (and `---`…)
 
 
 def replace_registry_host(hosts: Iterable[str], has_foreign_urls: bool) -> str | None:
@@ -41,7 +45,9 @@ def npm_argv(
     """``npm <command> <ipnpm's flags> <the user's arguments>``.
 
     The flags go right after the command word so that a ``--`` in the user's arguments (for
-    ``npm exec -- cmd``) cannot turn them into arguments of something else.
+    ``npm exec -- cmd``) cannot turn them into arguments of something else; the command word is
+    found as npm finds it (``npm --prefix sub install``: after ``install``, not ``sub``), and
+    when it follows a ``--`` (``npm -- install``) the flags go before that.
     """
     flags = [f"--registry={proxy_url}"]
     flags += [f"--{scope}:registry={proxy_url}" for scope in sorted(config.scopes)]
@@ -50,8 +56,15 @@ def npm_argv(
     # npm sends even loopback requests through HTTP(S)_PROXY unless noproxy names 127.0.0.1.
     exempt = [item for item in no_proxy if item] + ["127.0.0.1"]
     flags.append(f"--noproxy={','.join(dict.fromkeys(exempt))}")
-    position = next((i for i, arg in enumerate(args) if not arg.startswith("-")), len(args))
-    return [npm, *args[: position + 1], *flags, *args[position + 1 :]]
+    position = _flags_position(args)
+    return [npm, *args[:position], *flags, *args[position:]]
+
+
+def _flags_position(args: Sequence[str]) -> int:
+    index = parse(args).command_index
+    position = len(args) if index is None else index + 1
+    terminator = next((i for i, arg in enumerate(args) if _TERMINATOR.fullmatch(arg)), position)
+    return min(position, terminator)
 
 
 def child_env(env: Mapping[str, str], proxy_url: str, secret: str) -> dict[str, str]:

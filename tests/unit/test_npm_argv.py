@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from ipnpm.npm import _npm_options
-from ipnpm.npm.argv import NpmArgv, parse
+from ipnpm.npm.argv import NpmArgv, option_name, parse
 
 REPO = Path(__file__).resolve().parents[2]
 ORACLE = Path(__file__).with_name("npm_argv_oracle.cjs")
@@ -293,3 +293,23 @@ def test_option_table_matches_the_installed_npm(npm_root: Path) -> None:
         f"npm {_npm_options.NPM_VERSION} made {table.name}, this machine has another npm: "
         f"run node scripts/gen-npm-options.mjs > ipnpm/npm/_npm_options.py"
     )
+
+
+@pytest.mark.parametrize(
+    ("arg", "name"),
+    [
+        ("--registry", "registry"),
+        ("--reg", "registry"),
+        ("--regi=http://r.invalid/", "registry"),
+        ("-C", "prefix"),
+        ("--no-json", "json"),
+        ("-gl", "global"),
+        ("-s", "loglevel"),
+        ("--re", "re"),  # ambiguous: an unknown option named "re"
+        ("install", None),
+        ("--", None),
+        ("-", None),
+    ],
+)
+def test_option_name(arg: str, name: str | None) -> None:
+    assert option_name(arg) == name

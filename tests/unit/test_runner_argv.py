@@ -34,3 +34,27 @@ def test_secret_goes_to_the_environment_only() -> None:
     env = child_env({"PATH": "/bin"}, "http://127.0.0.1:9/", "s3cret")
     assert env["npm_config_//127.0.0.1:9/:_authToken"] == "s3cret"
     assert redacted(["npm", "--//h/:_authToken=abc", "ci"]) == "npm --//h/:_authToken=*** ci"
+
+
+def test_flags_follow_the_command_word_npm_finds() -> None:
+    config = NpmConfig(registry="http://up.invalid/")
+
+    def argv(*args: str) -> list[str]:
+        return npm_argv(
+            "npm", list(args), proxy_url="http://127.0.0.1:9/", config=config,
+            replace_host=None, no_proxy=[],
+        )  # fmt: skip
+
+    flags = ["--registry=http://127.0.0.1:9/", "--noproxy=127.0.0.1"]
+    assert argv("--prefix", "sub", "install", "x") == [
+        "npm",
+        "--prefix",
+        "sub",
+        "install",
+        *flags,
+        "x",
+    ]
+    assert argv("-s", "ci") == ["npm", "-s", "ci", *flags]
+    # A command word after `--` is still npm's command; flags after it would be arguments.
+    assert argv("--", "install", "x") == ["npm", *flags, "--", "install", "x"]
+    assert argv("-g") == ["npm", "-g", *flags]
