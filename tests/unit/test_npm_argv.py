@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shlex
@@ -168,9 +167,18 @@ def test_parse(
         index,
         positionals,
     )
-    unset = {f.name: () if f.name == "workspace" else None for f in dataclasses.fields(NpmArgv)}
+    unset = {name: () if name == "workspace" else None for name in parse([]).as_dict()}
     expected = {**unset, "command": command, "command_index": index, "positionals": positionals}
-    assert dataclasses.asdict(parsed) == {**expected, **options}
+    assert parsed.as_dict() == {**expected, **options}
+
+
+def test_result_is_an_immutable_value() -> None:
+    parsed = parse(["-g", "ls"])
+    assert parsed == parse(["--global", "ls"]) != parse(["ls"])
+    assert hash(parsed) == hash(parse(["--global", "ls"]))
+    assert repr(parsed).startswith("NpmArgv(command='ls', command_index=1, ")
+    with pytest.raises(AttributeError):
+        parsed.command = "install"
 
 
 def test_index_points_at_the_command_word_in_argv() -> None:
