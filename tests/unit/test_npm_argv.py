@@ -278,7 +278,12 @@ def test_real_npm_reads_the_line_alike(line: str, expected: str, tmp_path: Path)
     assert NPM is not None
     args = _args(line)
     out = subprocess.run(
-        [NPM, *args], capture_output=True, text=True, check=True, cwd=tmp_path
+        [NPM, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "npm_config_update_notifier": "false"},  # no request for npm itself
     ).stdout.strip()
     parsed = parse(args)
     if parsed.prefix is not None:
