@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from ipnpm.npm._npm_options import ALIASES, COMMANDS, SHORTHANDS, TYPES
 
@@ -26,9 +25,20 @@ _Value = str | bool | float | None
 _Token = tuple[str, int]  # an argument and the index of the argv element it came from
 
 
-@dataclass(frozen=True)
+_FIELDS = (
+    "command", "command_index", "positionals", "loglevel", "json", "global_", "prefix",
+    "workspace", "workspaces", "offline", "version", "usage", "registry", "userconfig",
+)  # fmt: skip
+
+
 class NpmArgv:
-    """What npm makes of one command line (the arguments after ``npm``)."""
+    """What npm makes of one command line (the arguments after ``npm``). Immutable.
+
+    A frozen dataclass in all but name: importing ``dataclasses`` (and ``inspect``, ``ast``,
+    ``dis`` with it) costs about 11 ms, paid by every pass-through ``npm run build``.
+    """
+
+    __slots__ = _FIELDS
 
     command: str | None
     """The command npm runs, by its canonical name (``i``/``isntall``/``add`` → ``install``);
@@ -60,6 +70,47 @@ class NpmArgv:
     userconfig: str | None
     """``--userconfig`` as given; npm resolves it against the working directory."""
 
+    def __init__(
+        self,
+        *,
+        command: str | None,
+        command_index: int | None,
+        positionals: tuple[str, ...],
+        loglevel: str | None,
+        json: bool | None,
+        global_: bool | None,
+        prefix: str | None,
+        workspace: tuple[str, ...],
+        workspaces: bool | None,
+        offline: bool | None,
+        version: bool | None,
+        usage: bool | None,
+        registry: str | None,
+        userconfig: str | None,
+    ) -> None:
+        given = locals()
+        for name in _FIELDS:
+            object.__setattr__(self, name, given[name])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"NpmArgv is immutable: cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"NpmArgv is immutable: cannot delete {name}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in _FIELDS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NpmArgv) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.as_dict().values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.as_dict().items())
+        return f"NpmArgv({fields})"
+
 
 def parse(args: Sequence[str]) -> NpmArgv:
     """Read ``npm <args>`` the way npm 11 does."""
@@ -85,6 +136,20 @@ def parse(args: Sequence[str]) -> NpmArgv:
         registry=_string(data, "registry"),
         userconfig=_string(data, "userconfig"),
     )
+
+
+def option_name(arg: str) -> str | None:
+    """The option nopt reads ``arg`` as: ``--reg``, ``--regi=x`` and ``--registry`` are all
+    ``registry``, ``-C`` is ``prefix``, ``--no-json`` is ``json``; None for an argument that is
+    not an option. A group of single letters (``-gl``) names its first."""
+    if not arg.startswith("-") or len(arg) == 1 or _ALL_DASHES.match(arg):
+        return None
+    name = arg.split("=", 1)[0]
+    expanded = _resolve_short(name)
+    if expanded:
+        name = expanded[0]
+    name = _negation(name.lstrip("-"))[0]
+    return name if name in TYPES else _option_abbrevs().get(name, name)
 
 
 class _Nopt:

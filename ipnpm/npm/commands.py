@@ -1,64 +1,73 @@
-"""Which npm commands may reach a registry (and so need the proxy) and which never do.
+"""Which npm commands may download from a registry (and so need the proxy) and which never do.
 
-Commands that never touch a registry are executed directly, with no proxy and no heavy imports:
-a predecessor started IPFS even for ``npm ls``. Unknown commands pass through as well, because
-npm itself rejects or resolves them and a proxy cannot help there. ``login``/``logout`` pass
-through on purpose: npm saves the token it gets under the registry's URL, and through the proxy
-that would be the proxy's throw-away port.
+Commands that download nothing are executed directly, with no proxy and no heavy imports: a
+predecessor started IPFS even for ``npm ls``. Unknown commands pass through as well, because
+npm itself rejects them and a proxy cannot help there.
+
+Commands that only talk to a registry's API (publishing, tokens, owners, search, ``whoami``)
+pass through too: there is nothing to fetch from IPFS or to verify, and through the proxy npm
+would use the proxy's throw-away URL for what it saves or sends (``login`` stores its token
+under the registry's URL, ``publish`` uploads to it).
+
+The command line is read as npm reads it (``ipnpm.npm.argv``), so ``npm --prefix sub install``
+is ``install`` and ``npm -v`` or ``npm install -h`` run nothing at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-# npm 11's commands and their aliases (lib/utils/cmd-list.js), grouped by what they do.
-_INSTALL = frozenset(
-    {"install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal",
-     "isntall", "add", "install-test", "it"}
-)  # fmt: skip
-_CHANGE_TREE = frozenset(
-    {"update", "up", "upgrade", "udpate", "uninstall", "unlink", "remove", "rm", "r", "un",
-     "dedupe", "ddp", "prune", "link", "ln"}
-)  # fmt: skip
+from ipnpm.npm._npm_options import ALIASES
+from ipnpm.npm.argv import parse
+
+
+def _with_aliases(commands: Iterable[str]) -> frozenset[str]:
+    """Canonical names and every alias and typo npm resolves to them, so that a raw command
+    word is recognised as well as ``npm_command``'s canonical one."""
+    names = frozenset(commands)
+    return names | {alias for alias, command in ALIASES.items() if command in names}
+
 
 # Commands that install exactly what the lockfile says: their packuments can come from it,
 # and they never write a lockfile (nor ipnpm-lock.json).
-LOCKFILE_COMMANDS = frozenset(
-    {"ci", "clean-install", "ic", "install-clean", "isntall-clean", "install-ci-test", "cit"}
-)  # fmt: skip
+LOCKFILE_COMMANDS = _with_aliases({"ci", "install-ci-test"})
 
 # Commands after which package-lock.json may have changed, so ipnpm-lock.json follows it.
-LOCK_WRITERS = _INSTALL | _CHANGE_TREE
+LOCK_WRITERS = _with_aliases(
+    {"install", "install-test", "update", "uninstall", "dedupe", "prune", "link"}
+)
 
-# Every command that may fetch from a registry.
-_REGISTRY_COMMANDS = LOCK_WRITERS | LOCKFILE_COMMANDS | frozenset(
-    {"exec", "x", "view", "v", "info", "show", "outdated", "audit", "doctor", "ping", "search",
-     "find", "s", "se", "publish", "unpublish", "deprecate", "undeprecate", "dist-tag",
-     "dist-tags", "owner", "author", "access", "team", "org", "token", "hook", "profile",
-     "whoami", "star", "unstar", "stars", "pack", "diff", "repo", "docs", "home", "bugs",
-     "issues", "cache"}
-)  # fmt: skip
-
-_INITIALIZER_COMMANDS = frozenset({"init", "create", "innit"})
+# Every command that may download from a registry, besides `init`/`create` and `cache`.
+_REGISTRY_COMMANDS = (
+    LOCK_WRITERS
+    | LOCKFILE_COMMANDS
+    | {
+        "exec",  # installs the package it runs (and `-c` commands may install more)
+        "view",  # a packument: the index or the offline cache can answer it
+        "outdated",  # a packument per dependency
+        "audit",  # the advisory endpoint goes through the proxy; `audit fix` installs
+        "pack",  # `npm pack <spec>` downloads the tarball; `npm pack` alone runs prepack
+        "diff",  # downloads the published tarballs it compares
+        "find-dupes",  # `dedupe --dry-run`: builds the ideal tree from packuments
+    }
+)
 
 
 def npm_command(args: Sequence[str]) -> str | None:
-    """The npm command word: the first argument that is not an option."""
-    for arg in args:
-        if arg == "--":
-            return None
-        if not arg.startswith("-"):
-            return arg
-    return None
+    """The command npm runs for ``npm <args>``, by its canonical name (``i`` → ``install``);
+    None when there is none or npm knows no such command."""
+    return parse(args).command
 
 
 def needs_registry(args: Sequence[str]) -> bool:
-    """True when running npm with ``args`` may send a request to a registry."""
-    command = npm_command(args)
-    if command is None:
-        return False
-    if command in _INITIALIZER_COMMANDS:
+    """True when running npm with ``args`` may download from a registry."""
+    parsed = parse(args)
+    if parsed.version or parsed.usage:
+        return False  # `npm -v …` prints npm's version, `npm … -h` the usage, and stop there
+    command = parsed.command
+    if command == "init":
         # `npm init` alone writes package.json; `npm init <initializer>` runs `npm exec create-…`.
-        rest = list(args[args.index(command) + 1 :])
-        return npm_command(rest) is not None
+        return bool(parsed.positionals)
+    if command == "cache":
+        return parsed.positionals[:1] == ("add",)  # `clean`, `ls`, `verify`, `npx` stay local
     return command in _REGISTRY_COMMANDS

@@ -4,10 +4,14 @@ routing, and the per-run secret, to every npm started below it. Secrets never go
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from ipnpm.npm.argv import parse
 from ipnpm.npm.config import NpmConfig
+
+_TERMINATOR = re.compile("-{2,}")  # nopt ends options at `--` (and `---`…)
 
 
 def replace_registry_host(hosts: Iterable[str], has_foreign_urls: bool) -> str | None:
@@ -42,15 +46,24 @@ def npm_argv(
     """``npm <command> <ipnpm's flags> <the user's arguments>``.
 
     The flags go right after the command word so that a ``--`` in the user's arguments (for
-    ``npm exec -- cmd``) cannot turn them into arguments of something else.
+    ``npm exec -- cmd``) cannot turn them into arguments of something else; the command word is
+    found as npm finds it (``npm --prefix sub install``: after ``install``, not ``sub``), and
+    when it follows a ``--`` (``npm -- install``) the flags go before that.
     """
     flags = [f"--registry={proxy_url}"]
     flags += [f"--{scope}:registry={proxy_url}" for scope in sorted(config.scopes)]
     if replace_host:
         flags.append(f"--replace-registry-host={replace_host}")
     flags.append(f"--noproxy={','.join(_exempt(no_proxy))}")
-    position = next((i for i, arg in enumerate(args) if not arg.startswith("-")), len(args))
-    return [npm, *args[: position + 1], *flags, *args[position + 1 :]]
+    position = _flags_position(args)
+    return [npm, *args[:position], *flags, *args[position:]]
+
+
+def _flags_position(args: Sequence[str]) -> int:
+    index = parse(args).command_index
+    position = len(args) if index is None else index + 1
+    terminator = next((i for i, arg in enumerate(args) if _TERMINATOR.fullmatch(arg)), position)
+    return min(position, terminator)
 
 
 def run_npmrc(

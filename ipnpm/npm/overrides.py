@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from ipnpm.npm.argv import option_name
 from ipnpm.npm.config import NpmConfig
 
 
 def _is_registry_flag(key: str) -> bool:
+    """``--registry`` as npm reads it (also ``--reg``, ``--regi``…), or ``--@scope:registry``."""
     name = key[2:]
-    return key.startswith("--") and (
-        name == "registry" or (name.startswith("@") and name.endswith(":registry"))
-    )
+    if key.startswith("--") and name.startswith("@") and name.endswith(":registry"):
+        return True
+    negated = key.lstrip("-").lower().startswith("no-")  # npm drops `--no-registry` itself
+    return not negated and option_name(key) == "registry"
 
 
 def registry_overrides(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
@@ -27,7 +30,8 @@ def registry_overrides(args: Sequence[str]) -> tuple[list[str], dict[str, str]]:
             break
         key, sep, value = arg.partition("=")
         if _is_registry_flag(key):
-            found[key[2:]] = value if sep else next(iterator, "")
+            name = key.lstrip("-") if key.startswith("--@") else "registry"
+            found[name] = value if sep else next(iterator, "")
         else:
             kept.append(arg)
     return kept, found

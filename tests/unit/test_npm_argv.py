@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shlex
@@ -15,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from ipnpm.npm import _npm_options
-from ipnpm.npm.argv import NpmArgv, parse
+from ipnpm.npm.argv import NpmArgv, option_name, parse
 
 REPO = Path(__file__).resolve().parents[2]
 ORACLE = Path(__file__).with_name("npm_argv_oracle.cjs")
@@ -168,9 +167,18 @@ def test_parse(
         index,
         positionals,
     )
-    unset = {f.name: () if f.name == "workspace" else None for f in dataclasses.fields(NpmArgv)}
+    unset = {name: () if name == "workspace" else None for name in parse([]).as_dict()}
     expected = {**unset, "command": command, "command_index": index, "positionals": positionals}
-    assert dataclasses.asdict(parsed) == {**expected, **options}
+    assert parsed.as_dict() == {**expected, **options}
+
+
+def test_result_is_an_immutable_value() -> None:
+    parsed = parse(["-g", "ls"])
+    assert parsed == parse(["--global", "ls"]) != parse(["ls"])
+    assert hash(parsed) == hash(parse(["--global", "ls"]))
+    assert repr(parsed).startswith("NpmArgv(command='ls', command_index=1, ")
+    with pytest.raises(AttributeError):
+        parsed.command = "install"
 
 
 def test_index_points_at_the_command_word_in_argv() -> None:
@@ -270,7 +278,12 @@ def test_real_npm_reads_the_line_alike(line: str, expected: str, tmp_path: Path)
     assert NPM is not None
     args = _args(line)
     out = subprocess.run(
-        [NPM, *args], capture_output=True, text=True, check=True, cwd=tmp_path
+        [NPM, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "npm_config_update_notifier": "false"},  # no request for npm itself
     ).stdout.strip()
     parsed = parse(args)
     if parsed.prefix is not None:
@@ -293,3 +306,23 @@ def test_option_table_matches_the_installed_npm(npm_root: Path) -> None:
         f"npm {_npm_options.NPM_VERSION} made {table.name}, this machine has another npm: "
         f"run node scripts/gen-npm-options.mjs > ipnpm/npm/_npm_options.py"
     )
+
+
+@pytest.mark.parametrize(
+    ("arg", "name"),
+    [
+        ("--registry", "registry"),
+        ("--reg", "registry"),
+        ("--regi=http://r.invalid/", "registry"),
+        ("-C", "prefix"),
+        ("--no-json", "json"),
+        ("-gl", "global"),
+        ("-s", "loglevel"),
+        ("--re", "re"),  # ambiguous: an unknown option named "re"
+        ("install", None),
+        ("--", None),
+        ("-", None),
+    ],
+)
+def test_option_name(arg: str, name: str | None) -> None:
+    assert option_name(arg) == name

@@ -61,3 +61,27 @@ def test_run_npmrc_keeps_the_users_lines_and_routes_after_them() -> None:
     assert "//127.0.0.1:9/:_authToken=s3cret" in lines
     assert "replace-registry-host=up.invalid" in lines
     assert "noproxy=127.0.0.1" in lines
+
+
+def test_flags_follow_the_command_word_npm_finds() -> None:
+    config = NpmConfig(registry="http://up.invalid/")
+
+    def argv(*args: str) -> list[str]:
+        return npm_argv(
+            "npm", list(args), proxy_url="http://127.0.0.1:9/", config=config,
+            replace_host=None, no_proxy=[],
+        )  # fmt: skip
+
+    flags = ["--registry=http://127.0.0.1:9/", "--noproxy=127.0.0.1"]
+    assert argv("--prefix", "sub", "install", "x") == [
+        "npm",
+        "--prefix",
+        "sub",
+        "install",
+        *flags,
+        "x",
+    ]
+    assert argv("-s", "ci") == ["npm", "-s", "ci", *flags]
+    # A command word after `--` is still npm's command; flags after it would be arguments.
+    assert argv("--", "install", "x") == ["npm", *flags, "--", "install", "x"]
+    assert argv("-g") == ["npm", "-g", *flags]
