@@ -59,6 +59,17 @@ def dispatch(args: Sequence[str]) -> int:
     return run_npm_line(own)
 
 
+def npx_main() -> None:
+    """``ipnpx``: to npx what ``ipnpm`` is to npm (``alias npx=ipnpx``)."""
+    try:
+        own = split_own_options(sys.argv[1:])
+    except IpnpmError as exc:
+        sys.exit(report(exc))
+    from ipnpm.cli.main import run_npx_line
+
+    sys.exit(run_npx_line(own))
+
+
 def npm_entry(settings: Settings, args: Sequence[str]) -> int:
     """An npm command line with ipnpm's options resolved: exec'd as is, or through a proxy."""
     npm = find_npm(settings.npm, os.environ)

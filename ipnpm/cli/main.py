@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any, cast
 
 from ipnpm.cli.boundary import guarded
@@ -42,6 +43,21 @@ def settings_for(own: OwnArgs) -> Settings:
     settings = resolve(**cast(dict[str, Any], own.settings))
     configure_logging(settings.debug)
     return settings
+
+
+def run_npx_line(own: OwnArgs) -> int:
+    """npx's command line: the package it runs comes through the proxy, like ``npm exec``."""
+
+    def run() -> int:
+        from ipnpm.npm.locate import find_npm
+        from ipnpm.run.through_proxy import run_npm
+
+        settings = settings_for(own)
+        npm = find_npm(settings.npm, os.environ)
+        npx = find_npm(settings.npm, os.environ, program="npx")
+        return run_npm(settings, npm, own.npm_args, Path.cwd(), npx=npx)
+
+    return guarded(run, debug=wants_debug(own))
 
 
 def run_npm_line(own: OwnArgs) -> int:

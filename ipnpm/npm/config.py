@@ -28,6 +28,8 @@ class NpmConfig:
     noproxy: tuple[str, ...] = ()
     cache: Path | None = None
     userconfig: Path | None = None  # the user's npmrc, as npm resolved it
+    loglevel: str = "notice"
+    offline: bool = False  # npm's own offline=true (npmrc, npm_config_offline)
     credentials: CredentialBook = field(default_factory=lambda: CredentialBook({}))
 
     def registry_for(self, package: str) -> str:
@@ -112,5 +114,7 @@ def config_from_values(
         noproxy=_noproxy(values.get("noproxy")),
         cache=Path(str(cache)) if cache else None,
         userconfig=Path(str(values["userconfig"])) if values.get("userconfig") else None,
+        loglevel=str(values.get("loglevel") or "notice"),
+        offline=values.get("offline") is True,
         credentials=CredentialBook.load(npmrc_files, env),
     )

@@ -29,6 +29,19 @@ def replace_registry_host(hosts: Iterable[str], has_foreign_urls: bool) -> str |
     return None if has_foreign_urls else "always"
 
 
+def url_spec_hosts(specs: Iterable[str]) -> set[str]:
+    """``host:port`` of every dependency given as a tarball URL. npm applies
+    replace-registry-host to those too and then records the proxy's URL as ``resolved``, so a
+    host that serves such a dependency must not be replaced."""
+    hosts = set()
+    for spec in specs:
+        # "http://…" in package.json; "name@http://…" or a bare URL on the command line.
+        target = spec[spec.index("@http") + 1 :] if "@http" in spec else spec
+        if target.startswith(("http://", "https://")):
+            hosts.add(urlsplit(target).netloc)
+    return hosts
+
+
 def registry_hosts(config: NpmConfig, lockfile_hosts: Iterable[str]) -> set[str]:
     """Hosts whose tarball URLs npm may request: the lockfile's and the upstreams' own."""
     return {urlsplit(url).netloc for url in config.upstreams()} | set(lockfile_hosts)
@@ -42,8 +55,10 @@ def npm_argv(
     config: NpmConfig,
     replace_host: str | None,
     no_proxy: Sequence[str],
+    front: bool = False,
 ) -> list[str]:
-    """``npm <command> <ipnpm's flags> <the user's arguments>``.
+    """``npm <command> <ipnpm's flags> <the user's arguments>``; with ``front``, the flags come
+    first (npx: its own argument parser keeps ``--key=value`` before the package for npm).
 
     The flags go right after the command word so that a ``--`` in the user's arguments (for
     ``npm exec -- cmd``) cannot turn them into arguments of something else; the command word is
@@ -55,7 +70,11 @@ def npm_argv(
     if replace_host:
         flags.append(f"--replace-registry-host={replace_host}")
     flags.append(f"--noproxy={','.join(_exempt(no_proxy))}")
-    position = _flags_position(args)
+    if config.offline:
+        # offline=true from an npmrc: ipnpm is offline instead, and npm must talk to it (an
+        # offline npm asks nobody, and its cache does not know this run's proxy URL).
+        flags.append("--offline=false")
+    position = 0 if front else _flags_position(args)
     return [npm, *args[:position], *flags, *args[position:]]
 
 
@@ -94,6 +113,8 @@ def run_npmrc(
     ]
     if replace_host:
         lines.append(f"replace-registry-host={replace_host}")
+    if config.offline:
+        lines.append("offline=false")
     head = user_npmrc if not user_npmrc or user_npmrc.endswith("\n") else user_npmrc + "\n"
     return head + "\n".join(lines) + "\n"
 

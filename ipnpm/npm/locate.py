@@ -31,15 +31,23 @@ def _is_ipnpm(candidate: Path) -> bool:
     return b"ipnpm" in head and (b"python" in head or b"import" in head)
 
 
-def find_npm(explicit: str | None, env: Mapping[str, str]) -> str:
-    """The npm to run: ``explicit`` if given, else the first real npm on PATH."""
+def find_npm(explicit: str | None, env: Mapping[str, str], program: str = "npm") -> str:
+    """The npm to run: ``explicit`` if given, else the first real npm on PATH. With
+    ``program="npx"``: the npx that belongs to that npm (beside it, as npm installs it)."""
     if explicit:
         found = shutil.which(explicit, path=env.get("PATH"))
         if found is None:
             raise NpmNotFoundError(f"npm not found at {explicit!r}", hint=_FIX)
-        return found
+        return found if program == "npm" else _beside(found, program)
     for directory in env.get("PATH", os.defpath).split(os.pathsep):
-        candidate = shutil.which("npm", path=directory or ".")
+        candidate = shutil.which(program, path=directory or ".")
         if candidate and not _is_ipnpm(Path(candidate)):
             return candidate
-    raise NpmNotFoundError("npm not found on PATH", hint=_FIX)
+    raise NpmNotFoundError(f"{program} not found on PATH", hint=_FIX)
+
+
+def _beside(npm: str, program: str) -> str:
+    found = shutil.which(program, path=str(Path(npm).parent))
+    if found is None:
+        raise NpmNotFoundError(f"no {program} beside {npm}", hint=_FIX)
+    return found

@@ -49,3 +49,36 @@ def apply_overrides(config: NpmConfig, overrides: Mapping[str, str]) -> NpmConfi
         else:
             scopes[key.split(":", 1)[0]] = slash(url)
     return replace(config, registry=registry, scopes=scopes)
+
+
+def take_option(args: Sequence[str], name: str) -> tuple[list[str], list[str]]:
+    """Take every occurrence of npm's option ``name`` out of ``args`` (before a ``--``), in any
+    spelling nopt accepts (``--userconfig=x``, ``--userconfig x``, an abbreviation); returns the
+    kept arguments and the values given (``"true"``/``"false"`` for a bare or negated flag)."""
+    kept: list[str] = []
+    values: list[str] = []
+    index = 0
+    boolean = name in _BOOLEAN
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            kept += args[index:]
+            break
+        if option_name(arg) != name:
+            kept.append(arg)
+            index += 1
+            continue
+        key, sep, value = arg.partition("=")
+        negated = key.lstrip("-").lower().startswith("no-")
+        if sep:
+            values.append(value)
+        elif boolean:
+            values.append("false" if negated else "true")
+        else:
+            values.append(args[index + 1] if index + 1 < len(args) else "")
+            index += 1
+        index += 1
+    return kept, values
+
+
+_BOOLEAN = frozenset({"offline"})  # the flags take_option is used for

@@ -10,9 +10,10 @@ import contextlib
 import logging
 import os
 import secrets
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ipnpm.clients.kubo import KuboClient, discover
 from ipnpm.clients.upstream import Upstream
@@ -21,8 +22,10 @@ from ipnpm.index.client import Index, IndexSet
 from ipnpm.index.files import IndexFiles
 from ipnpm.index.records import RecordCache, RecordResolver
 from ipnpm.npm.commands import LOCKFILE_COMMANDS
-from ipnpm.npm.config import project_root, read_npm_config
+from ipnpm.npm.config import NpmConfig, project_root, read_npm_config
 from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
+from ipnpm.npm.loglevel import set_level, warn
+from ipnpm.npm.names import registry_name
 from ipnpm.npm.overrides import apply_overrides
 from ipnpm.run.cidlock import FILENAME, CidLock, read_cidlock
 from ipnpm.run.context import RunContext
@@ -84,6 +87,30 @@ def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid
         )
 
 
+def check_offline_specs(
+    store: Store, config: NpmConfig, specs: Sequence[str], lockfile: Lockfile | None
+) -> None:
+    """Offline, ``install <spec>…``: name every package npm would have to learn about that no
+    packument ipnpm holds can tell it, before npm stops at the first 404."""
+    locked = lockfile.by_name if lockfile else {}
+    missing = []
+    for spec in specs:
+        name = registry_name(spec)
+        if name is None or name in locked:
+            continue
+        host = urlsplit(config.registry_for(name)).netloc
+        if not any(
+            store.packument_path(host, form).is_file() for form in (name, f"{name}.abbreviated")
+        ):
+            missing.append(spec)
+    if missing:
+        shown = "\n  ".join(missing)
+        raise MissingContentError(
+            f"offline, and ipnpm has never seen {len(missing)} package(s):\n  {shown}",
+            hint="run once online (without --offline), or give an index that has them",
+        )
+
+
 def _ipfs_sources(
     settings: Settings, env: Mapping[str, str], log: RunLog
 ) -> tuple[list[Source], str | None]:
@@ -96,7 +123,7 @@ def _ipfs_sources(
 
         def dropped(url: str, reason: str) -> None:
             log.event("gateway-dropped", url=url, reason=reason)
-            print(f"ipnpm: warning: gateway {url} dropped for this run: {reason}", file=sys.stderr)
+            warn(f"gateway {url} dropped for this run: {reason}")
 
         sources.append(GatewaySource(settings.gateways, on_drop=dropped))
     return sources, kubo_url
@@ -107,10 +134,9 @@ def _warn_incomplete(cids: CidLock | None, lockfile: Lockfile | None) -> None:
         return
     missing = cids.missing(t for t in lockfile.tarballs if t.matches_platform())
     if missing:
-        print(
-            f"ipnpm: warning: {FILENAME} has no CID for {len(missing)} locked package(s) "
-            f"(e.g. {missing[0]}); `ipnpm install` records them",
-            file=sys.stderr,
+        warn(
+            f"{FILENAME} has no CID for {len(missing)} locked package(s) "
+            f"(e.g. {missing[0]}); `ipnpm install` records them"
         )
 
 
@@ -143,6 +169,9 @@ def open_run(
     *,
     command: str | None,
     overrides: Mapping[str, str] | None = None,
+    userconfig: str | None = None,
+    loglevel: str | None = None,
+    specs: Sequence[str] = (),
     strict_lockfile: bool = False,
     for_project: bool = True,
 ) -> Iterator[RunContext]:
@@ -151,7 +180,13 @@ def open_run(
     ``for_project=False`` (serve mode) ignores the lockfiles of the directory ipnpm started in.
     """
     env = dict(os.environ)
+    if userconfig is not None:  # npm's --userconfig from the command line
+        env = {k: v for k, v in env.items() if k.lower() != "npm_config_userconfig"}
+        env["npm_config_userconfig"] = str((cwd / userconfig).resolve())
     config = apply_overrides(read_npm_config(npm, cwd, env), overrides or {})
+    set_level(loglevel or config.loglevel)  # ipnpm's stderr lines follow npm's loglevel
+    if config.offline:  # offline=true in an npmrc or npm_config_offline: ipnpm is offline too
+        settings = replace(settings, offline=True)
     store = Store(settings.store).open()
     store.clear_tmp()
     project = project_root(cwd)
@@ -162,6 +197,8 @@ def open_run(
         sources, kubo_url = _ipfs_sources(settings, env, log)
         if settings.offline and lockfile is not None:
             check_offline(store, lockfile, cids, by_cid=bool(sources))
+        if settings.offline and specs and not settings.indexes:
+            check_offline_specs(store, config, specs, lockfile)
         if command in LOCKFILE_COMMANDS:
             _warn_incomplete(cids, lockfile)
         upstream = None if settings.offline else Upstream(config, env)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from ipnpm.ipfs.cid import Cid
 from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.npm.cacache import content_path
 from ipnpm.npm.lockfile import LockedTarball, find_lockfile, read_lockfile
+from ipnpm.npm.loglevel import warn
 from ipnpm.store.objects import Store
 
 FILENAME = "ipnpm-lock.json"
@@ -92,11 +92,7 @@ def _valid_cids(path: Path, entries: Mapping[str, Entry]) -> dict[str, Entry]:
         try:
             Cid.parse(entry.cid)
         except IpfsFormatError as exc:
-            print(
-                f"ipnpm: warning: {path}: {entry.spec}: ignoring its CID ({exc}); "
-                "`ipnpm install` writes it anew",
-                file=sys.stderr,
-            )
+            warn(f"{path}: {entry.spec}: ignoring its CID ({exc}); `ipnpm install` writes it anew")
             continue
         valid[key] = entry
     return valid

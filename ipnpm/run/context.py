@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,6 +11,7 @@ from ipnpm.clients.upstream import Upstream
 from ipnpm.index.client import IndexSet
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.lockfile import LockedTarball, Lockfile
+from ipnpm.npm.loglevel import warn
 from ipnpm.run.cidlock import CidLock
 from ipnpm.sources import Want
 from ipnpm.sources.fetcher import Fetcher
@@ -43,10 +43,7 @@ class RunContext:
         if "upstream" in self._told:
             return
         self._told.add("upstream")
-        print(
-            f"ipnpm: warning: {why}; answering from ipnpm's {source} instead",
-            file=sys.stderr,
-        )
+        warn(f"{why}; answering from ipnpm's {source} instead")
 
     def want(self, name: str, version: str, path: str, integrity: str | None = None) -> Want:
         """Everything known about one tarball: integrity (npm's header, the lockfile, the

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from ipnpm.npm.commands import LOCK_WRITERS, LOCKFILE_COMMANDS, npm_command
+from ipnpm.npm.argv import parse
+from ipnpm.npm.commands import LOCK_WRITERS, LOCKFILE_COMMANDS
 from ipnpm.npm.invocation import (
     child_env,
     npm_argv,
@@ -15,8 +17,10 @@ from ipnpm.npm.invocation import (
     registry_hosts,
     replace_registry_host,
     run_npmrc,
+    url_spec_hosts,
 )
-from ipnpm.npm.overrides import registry_overrides
+from ipnpm.npm.loglevel import say
+from ipnpm.npm.overrides import registry_overrides, take_option
 from ipnpm.proxy.server import registry_proxy
 from ipnpm.run.assemble import open_run
 from ipnpm.run.child import run_child
@@ -27,33 +31,71 @@ from ipnpm.run.userconfig import read_user_npmrc, run_userconfig
 from ipnpm.settings import Settings
 
 logger = logging.getLogger("ipnpm")
+# Commands whose positionals are package specs npm must resolve from a registry.
+_ADDS_SPECS = frozenset({"install", "update"})
 
 
-def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int:
-    """Run npm through a fresh proxy and return npm's exit code."""
+def run_npm(
+    settings: Settings, npm: str, args: Sequence[str], cwd: Path, *, npx: str | None = None
+) -> int:
+    """Run npm (or, given ``npx``, that npx) through a fresh proxy; return its exit code."""
     args, overrides = registry_overrides(args)
-    command = npm_command(args)
-    with open_run(settings, npm, cwd, command=command, overrides=overrides) as context:
+    # npm's own --offline makes ipnpm offline; npm itself then talks to the offline proxy
+    # (an offline npm would ask nobody, and its cache does not know this run's proxy URL).
+    args, offline = take_option(args, "offline")
+    if offline and offline[-1] != "false":
+        settings = replace(settings, offline=True)
+    # A --userconfig on the line would hide the run's userconfig from npm: it becomes the
+    # base of the run's instead.
+    args, userconfig = take_option(args, "userconfig")
+    parsed = parse(["exec", *args] if npx else args)  # npx is `npm exec` (npm's npx-cli.js)
+    command = parsed.command
+    with open_run(
+        settings,
+        npm,
+        cwd,
+        command=command,
+        overrides=overrides,
+        userconfig=userconfig[-1] if userconfig else None,
+        loglevel=parsed.loglevel,
+        specs=parsed.positionals if command in _ADDS_SPECS else (),
+    ) as context:
         wants = not_in_npm_cache(context.locked_wants(), context.config.cache)
         # Verified tarballs go straight into npm's cache, so npm requests none of them.
         with Prefetch(context.fetcher, wants, jobs=settings.jobs, npm_cache=_npm_cache(context)):
-            code = _run_through_proxy(context, npm, args, cwd)
+            code = _run_through_proxy(
+                context, npx or npm, args, cwd, parsed.positionals, npx=bool(npx)
+            )
         writes_lock = command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS
         if code == 0 and writes_lock and wants_cidlock(settings.cidlock, context):
             update_cidlock(context.project, context.store, context.config.cache)
-        print(context.log.summary(), file=sys.stderr)
+        say("notice", context.log.summary())
         for line in context.log.missing_report():
-            print(line, file=sys.stderr)
+            say("error", line)
         logger.debug("run log: %s", context.log.path)
     return code
 
 
-def _run_through_proxy(context: RunContext, npm: str, args: Sequence[str], cwd: Path) -> int:
+def _run_through_proxy(
+    context: RunContext,
+    npm: str,
+    args: Sequence[str],
+    cwd: Path,
+    positionals: Sequence[str],
+    *,
+    npx: bool,
+) -> int:
     config, lockfile, env = context.config, context.lockfile, context.env
     with registry_proxy(context) as proxy_url:
         hosts = registry_hosts(config, lockfile.resolved_hosts() if lockfile else ())
         foreign = lockfile.has_foreign_urls if lockfile else False
         replace_host = replace_registry_host(hosts, foreign)
+        url_hosts = url_spec_hosts([*_manifest_specs(context.project), *positionals])
+        if replace_host is not None and url_hosts & (hosts | {replace_host}):
+            # npm would record the proxy's URL for that dependency: its registry's tarballs go
+            # straight to the upstream for this run (prefetch still fills npm's cache).
+            logger.debug("tarball-URL dependency on %s: no replace-registry-host", url_hosts)
+            replace_host = None
         no_proxy = config.noproxy or tuple(env.get("NO_PROXY", "").split(","))
         argv = npm_argv(
             npm,
@@ -62,6 +104,7 @@ def _run_through_proxy(context: RunContext, npm: str, args: Sequence[str], cwd: 
             config=config,
             replace_host=replace_host,
             no_proxy=no_proxy,
+            front=npx,
         )
         npmrc = run_npmrc(
             read_user_npmrc(config.userconfig),
@@ -74,6 +117,21 @@ def _run_through_proxy(context: RunContext, npm: str, args: Sequence[str], cwd: 
         with run_userconfig(npmrc) as userconfig:
             logger.debug("running: %s (userconfig %s)", redacted(argv), userconfig)
             return run_child(argv, child_env(env, str(userconfig)), cwd=str(cwd))
+
+
+def _manifest_specs(project: Path) -> list[str]:
+    """Every dependency spec of the project's package.json (npm reports a broken one)."""
+    try:
+        manifest = json.loads((project / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []  # npm itself says what is wrong with it
+    groups = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+    return [
+        str(spec)
+        for group in groups
+        if isinstance(manifest, dict) and isinstance(manifest.get(group), dict)
+        for spec in manifest[group].values()
+    ]
 
 
 def wants_cidlock(mode: str, context: RunContext) -> bool:
