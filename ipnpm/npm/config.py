@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipnpm.errors import NpmConfigError
+from ipnpm.npm.network import NetworkSettings, network_from
 from ipnpm.npm.npmrc import CredentialBook
 
 
@@ -28,6 +29,7 @@ class NpmConfig:
     noproxy: tuple[str, ...] = ()
     cache: Path | None = None
     credentials: CredentialBook = field(default_factory=lambda: CredentialBook({}))
+    network: NetworkSettings = field(default_factory=NetworkSettings)  # TLS, proxies
 
     def registry_for(self, package: str) -> str:
         """The upstream registry npm would use for ``package`` (scoped routing)."""
@@ -106,4 +108,5 @@ def config_from_values(
         noproxy=_noproxy(values.get("noproxy")),
         cache=Path(str(cache)) if cache else None,
         credentials=CredentialBook.load(npmrc_files, env),
+        network=network_from(values, env, npmrc_files, cwd),
     )
