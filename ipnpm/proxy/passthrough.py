@@ -49,7 +49,7 @@ def forward(
     try:
         response = context.upstream.request(method, url, headers=sent, body=body or None)
     except requests.RequestException as exc:
-        return not_found(f"ipnpm: upstream unreachable: {type(exc).__name__}")
+        return not_found(f"ipnpm: {context.upstream.describe(exc, url)}")
     content_type = response.headers.get("Content-Type", "application/json")
     kept = tuple(
         (key, value) for key, value in response.headers.items() if key.lower() in _KEEP_RESPONSE

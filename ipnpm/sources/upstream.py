@@ -24,7 +24,7 @@ class UpstreamSource:
             try:
                 response = self._upstream.request("GET", url, stream=True)
             except requests.RequestException as exc:
-                raise SourceError(f"upstream unreachable: {type(exc).__name__}") from exc
+                raise SourceError(self._upstream.describe(exc, url)) from exc
             if response.status_code == 200:
                 return _chunks(response)
             response.close()

@@ -1,0 +1,1 @@
+"""HTTP clients: the upstream registry, Kubo's RPC, trustless gateways."""
