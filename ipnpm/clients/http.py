@@ -50,13 +50,16 @@ def session_for(network: NetworkSettings) -> requests.Session:
 
 
 def proxies_for(network: NetworkSettings, url: str) -> dict[str, str]:
-    """requests' ``proxies`` for ``url``: npm's choice, except that loopback goes direct
-    (a corporate proxy cannot reach this machine's 127.0.0.1)."""
+    """requests' ``proxies`` for ``url``: npm's choice, except that loopback goes direct when
+    the proxy is elsewhere (a corporate proxy cannot reach this machine's 127.0.0.1; a proxy
+    on this machine can)."""
     parts = urlsplit(url)
-    if is_loopback(parts.hostname or ""):
-        return {}
     choice = network.proxy_for(url)
-    return {parts.scheme: choice.url} if choice else {}
+    if choice is None:
+        return {}
+    if is_loopback(parts.hostname or "") and not is_loopback(urlsplit(choice.url).hostname or ""):
+        return {}
+    return {parts.scheme: choice.url}
 
 
 class NpmAdapter(HTTPAdapter):
