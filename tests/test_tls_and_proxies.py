@@ -127,11 +127,12 @@ def test_trust_settings_agree_with_npm(
 
 
 def test_https_proxy_tunnels_like_npm(tmp_path: Path, https_verdaccio: Verdaccio, pki: Pki) -> None:
+    config = [f"cafile={pki.ca_cert}"]
     with running_tinyproxy(tmp_path / "proxy", connect_ports=(https_verdaccio.port,)) as proxy:
         npm_env = NpmEnv(
             tmp_path / "npm-env",
             registry=https_verdaccio.url,
-            extra_config=[f"cafile={pki.ca_cert}", f"https-proxy={proxy.url}"],
+            extra_config=[*config, f"https-proxy={proxy.url}"],
         )
         plain = make_project(tmp_path / "plain", {})
         ours = make_project(tmp_path / "ours", {})
@@ -139,40 +140,42 @@ def test_https_proxy_tunnels_like_npm(tmp_path: Path, https_verdaccio: Verdaccio
             ["install", PACKAGE], plain, env={"npm_config_cache": str(tmp_path / "cache-a")}
         )
         assert expected.returncode == 0, describe(expected)
-        by_npm = len(proxy.connects())
+        by_npm = proxy.connects()
         got = npm_env.run_ipnpm(
             ["install", PACKAGE], ours, env={"npm_config_cache": str(tmp_path / "cache-b")}
         )
         assert got.returncode == 0, describe(got)
-
-        assert by_npm > 0 and set(proxy.connects()[:by_npm]) == {https_verdaccio.host}
-        # ipnpm's own upstream requests went through the same proxy; npm's requests to the
-        # ipnpm proxy did not (ipnpm exempts its loopback proxy with --noproxy).
-        ours_connects = proxy.connects()[by_npm:]
-        assert ours_connects and set(ours_connects) == {https_verdaccio.host}
+        assert by_npm and set(by_npm) == {https_verdaccio.host}
+        # ipnpm goes to a loopback upstream directly (a corporate proxy cannot reach this
+        # machine's loopback), and npm's requests to ipnpm's proxy are exempt by --noproxy.
+        assert proxy.connects() == by_npm
         lock = (ours / "package-lock.json").read_bytes()
         assert lock == (plain / "package-lock.json").read_bytes()
 
+        # The tunnel itself, with npm's settings, when loopback is not exempt.
+        npmrc = tmp_path / "npmrc"
+        npmrc.write_text(f"{config[0]}\nhttps-proxy={proxy.url}\n")
+        values = {"registry": https_verdaccio.url, "https-proxy": proxy.url}
+        network = network_from(values, {}, [npmrc], tmp_path)
+        session = session_for(network, loopback_direct=False)
+        response = session.get(https_verdaccio.url + PACKAGE, timeout=30)
+        assert response.status_code == 200 and response.json()["name"] == PACKAGE
+        assert proxy.connects()[len(by_npm) :] == [https_verdaccio.host]
 
-def test_dead_proxy_fails_like_npm_and_names_the_setting(
+
+def test_dead_proxy_is_named_in_the_reason(
     tmp_path: Path, https_verdaccio: Verdaccio, pki: Pki
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    npm_env = NpmEnv(
-        tmp_path / "npm-env",
-        registry=https_verdaccio.url,
-        extra_config=[f"cafile={pki.ca_cert}", f"https-proxy={dead}", "fetch-retries=0"],
-    )
-    plain = make_project(tmp_path / "plain", {})
-    ours = make_project(tmp_path / "ours", {})
-    expected = npm_env.run_npm(["install", PACKAGE], plain)
-    got = npm_env.run_ipnpm(["install", PACKAGE], ours)
-
-    assert expected.returncode != 0, describe(expected)
-    assert got.returncode != 0, describe(got)
-    said = got.stdout + got.stderr
-    assert f"proxy {dead}" in said and "https-proxy" in said, describe(got)
-    assert "connection refused" in said, describe(got)
+    npmrc = tmp_path / "npmrc"
+    npmrc.write_text(f"cafile={pki.ca_cert}\nhttps-proxy={dead}\n")
+    values = {"registry": https_verdaccio.url, "https-proxy": dead}
+    network = network_from(values, {}, [npmrc], tmp_path)
+    url = https_verdaccio.url + PACKAGE
+    with pytest.raises(requests.RequestException) as failure:
+        session_for(network, loopback_direct=False).get(url, timeout=10)
+    reason = describe_failure(failure.value, url, network)
+    assert reason == f"upstream {url}: proxy {dead} (npm's https-proxy): connection refused"
 
 
 # -- client certificates: a small ssl server that demands one --------------------------------

@@ -39,34 +39,39 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def session_for(network: NetworkSettings) -> requests.Session:
-    """A new session applying ``network``. Not thread-safe (requests' sessions are not)."""
+def session_for(network: NetworkSettings, *, loopback_direct: bool = True) -> requests.Session:
+    """A new session applying ``network``. Not thread-safe (requests' sessions are not).
+
+    ``loopback_direct=False`` sends loopback URLs through npm's proxy too (tests use it to
+    prove the tunnel with a proxy and a registry that both live on 127.0.0.1).
+    """
     session = requests.Session()
     session.trust_env = False
-    adapter = NpmAdapter(network)
+    adapter = NpmAdapter(network, loopback_direct=loopback_direct)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
 
 
-def proxies_for(network: NetworkSettings, url: str) -> dict[str, str]:
-    """requests' ``proxies`` for ``url``: npm's choice, except that loopback goes direct when
-    the proxy is elsewhere (a corporate proxy cannot reach this machine's 127.0.0.1; a proxy
-    on this machine can)."""
+def proxies_for(
+    network: NetworkSettings, url: str, *, loopback_direct: bool = True
+) -> dict[str, str]:
+    """requests' ``proxies`` for ``url``: npm's choice, except that loopback goes direct
+    (a corporate proxy cannot reach this machine's 127.0.0.1, and a dead proxy must not
+    break a local registry that npm itself could reach with ``noproxy``)."""
     parts = urlsplit(url)
+    if loopback_direct and is_loopback(parts.hostname or ""):
+        return {}
     choice = network.proxy_for(url)
-    if choice is None:
-        return {}
-    if is_loopback(parts.hostname or "") and not is_loopback(urlsplit(choice.url).hostname or ""):
-        return {}
-    return {parts.scheme: choice.url}
+    return {parts.scheme: choice.url} if choice else {}
 
 
 class NpmAdapter(HTTPAdapter):
     """Chooses the TLS context (trust + the host's client certificate) and the proxy per URL."""
 
-    def __init__(self, network: NetworkSettings) -> None:
+    def __init__(self, network: NetworkSettings, *, loopback_direct: bool = True) -> None:
         self.network = network
+        self.loopback_direct = loopback_direct
         self._contexts: dict[str | None, ssl.SSLContext] = {}  # client cert setting -> context
         super().__init__(pool_connections=10, pool_maxsize=network.maxsockets)
 
@@ -86,7 +91,7 @@ class NpmAdapter(HTTPAdapter):
             timeout=timeout,
             verify=self.network.trust.verify,
             cert=None,
-            proxies=proxies_for(self.network, url),
+            proxies=proxies_for(self.network, url, loopback_direct=self.loopback_direct),
         )
 
     def build_connection_pool_key_attributes(

@@ -112,11 +112,13 @@ def test_config_noproxy_replaces_no_proxy(tmp_path: Path) -> None:
     assert network.proxy_for("https://r.example.com/") is not None
 
 
-def test_loopback_is_direct_unless_the_proxy_is_on_loopback_too(tmp_path: Path) -> None:
-    remote = network_from({"https-proxy": "http://corp.example:3128"}, {}, [], tmp_path)
-    assert proxies_for(remote, "https://127.0.0.1:4873/x") == {}
-    local = network_from({"https-proxy": "http://127.0.0.1:3128"}, {}, [], tmp_path)
-    assert proxies_for(local, "https://127.0.0.1:4873/x") == {"https": "http://127.0.0.1:3128"}
+def test_loopback_is_direct_whatever_npm_would_do(tmp_path: Path) -> None:
+    network = network_from({"https-proxy": "http://corp.example:3128"}, {}, [], tmp_path)
+    assert network.proxy_for("https://127.0.0.1:4873/x") is not None  # npm would use it
+    assert proxies_for(network, "https://127.0.0.1:4873/x") == {}
+    assert proxies_for(network, "https://r.example/x") == {"https": "http://corp.example:3128"}
+    tunnelled = proxies_for(network, "https://127.0.0.1:4873/x", loopback_direct=False)
+    assert tunnelled == {"https": "http://corp.example:3128"}
 
 
 def test_client_cert_by_longest_dart_hidden_by_a_longer_token(tmp_path: Path) -> None:
@@ -157,7 +159,7 @@ def test_describe_connection_refused() -> None:
 def test_describe_refused_proxy_names_the_setting(tmp_path: Path) -> None:
     proxy = f"http://127.0.0.1:{_free_port()}"
     network = network_from({"https-proxy": proxy}, {}, [], tmp_path)
-    url = "https://127.0.0.1:1/pkg"
+    url = "https://r.example/pkg"  # never reached: the proxy refuses first
     with pytest.raises(requests.RequestException) as failure:
         session_for(network).get(url, timeout=5)
     reason = describe_failure(failure.value, url, network)
