@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipnpm.errors import NpmConfigError
+from ipnpm.npm.network import NetworkSettings, network_from
 from ipnpm.npm.npmrc import CredentialBook
 
 
@@ -31,6 +32,7 @@ class NpmConfig:
     loglevel: str = "notice"
     offline: bool = False  # npm's own offline=true (npmrc, npm_config_offline)
     credentials: CredentialBook = field(default_factory=lambda: CredentialBook({}))
+    network: NetworkSettings = field(default_factory=NetworkSettings)  # TLS, proxies
 
     def registry_for(self, package: str) -> str:
         """The upstream registry npm would use for ``package`` (scoped routing)."""
@@ -117,4 +119,5 @@ def config_from_values(
         loglevel=str(values.get("loglevel") or "notice"),
         offline=values.get("offline") is True,
         credentials=CredentialBook.load(npmrc_files, env),
+        network=network_from(values, env, npmrc_files, cwd),
     )

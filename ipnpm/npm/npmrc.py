@@ -64,8 +64,11 @@ def parse_npmrc(text: str) -> dict[str, str]:
     return values
 
 
-def _auth_entries(files: Iterable[Path], env: Mapping[str, str]) -> dict[str, str]:
+def _auth_entries(
+    files: Iterable[Path], env: Mapping[str, str], suffixes: Iterable[str] = _AUTH_KEYS
+) -> dict[str, str]:
     """Nerf-darted auth keys, later sources overriding earlier ones (npm's precedence)."""
+    wanted = frozenset(suffixes)
     entries: dict[str, str] = {}
     for path in files:
         try:
@@ -79,14 +82,22 @@ def _auth_entries(files: Iterable[Path], env: Mapping[str, str]) -> dict[str, st
                 "at one",
             ) from exc
         for key, value in parse_npmrc(text).items():
-            if key.startswith("//") and key.rsplit(":", 1)[-1] in _AUTH_KEYS:
+            if key.startswith("//") and key.rsplit(":", 1)[-1] in wanted:
                 entries[key] = expand_env(value, env, str(path))
     for name, value in env.items():
         if name.lower().startswith("npm_config_//"):
             key = name[len("npm_config_") :]
-            if key.rsplit(":", 1)[-1] in _AUTH_KEYS:
+            if key.rsplit(":", 1)[-1] in wanted:
                 entries[key] = value
     return entries
+
+
+def nerf_dart_entries(
+    files: Iterable[Path], env: Mapping[str, str], suffixes: Iterable[str]
+) -> dict[str, str]:
+    """``//host[:port]/path/:<suffix>`` keys from the npmrc files and ``npm_config_//…``
+    variables, ``${VAR}`` expanded, later sources winning (e.g. ``certfile``, ``keyfile``)."""
+    return _auth_entries(files, env, suffixes)
 
 
 def nerf_dart(url: str) -> str:

@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from tests.support.npm_env import clean_environ
+from tests.support.tls import Pki
 
 VERDACCIO_VERSION = "5.33.0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,8 +97,10 @@ class Verdaccio:
         private_scopes: tuple[str, ...] = (),
         uplink: str | None = None,
         uplink_settings: Mapping[str, object] | None = None,
+        https: Pki | None = None,
     ) -> None:
         self.workdir = workdir
+        self.https = https  # serve HTTPS with this PKI's server certificate
         self.private_scopes = private_scopes
         # A registry URL to proxy '**' to (None: no uplinks, the tests' default), and more keys
         # for that uplink's entry (proxies, timeouts) overriding the defaults in _uplinks().
@@ -122,8 +126,12 @@ class Verdaccio:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def scheme(self) -> str:
+        return "http" if self.https is None else "https"
+
+    @property
     def url(self) -> str:
-        return f"http://{self.host}/"
+        return f"{self.scheme}://{self.host}/"
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -178,7 +186,7 @@ class Verdaccio:
         began = time.monotonic()
         with output.open("ab") as out:
             self._process = subprocess.Popen(
-                [str(binary), "--config", str(config), "--listen", f"127.0.0.1:{port}"],
+                [str(binary), "--config", str(config), "--listen", self._listen(port)],
                 cwd=self.workdir,
                 env=clean_environ(),
                 stdin=subprocess.DEVNULL,
@@ -209,9 +217,14 @@ class Verdaccio:
             time.sleep(0.02)
         raise VerdaccioError(f"Verdaccio did not answer {_READINESS_PATH} in {START_TIMEOUT}s")
 
+    def _listen(self, port: int) -> str:
+        return f"{self.scheme}://127.0.0.1:{port}" if self.https else f"127.0.0.1:{port}"
+
     def _ping(self, path: str) -> bool:
         try:
-            with urllib.request.urlopen(f"http://{self.host}{path}", timeout=1) as response:
+            with urllib.request.urlopen(
+                f"{self.url}{path[1:]}", timeout=1, context=self._client_context()
+            ) as response:
                 return bool(response.status == 200)
         except OSError:  # refused while starting; URLError and timeouts are OSErrors too
             return False
@@ -247,9 +260,19 @@ class Verdaccio:
             # No audit middleware (it would forward to the public registry), no web UI.
             "middlewares": {"ipnpm-request-log": {"path": str(self.requests_log_path)}},
             "web": {"enable": False},
-            "listen": f"127.0.0.1:{port}",
+            "listen": self._listen(port),
+            **self._https_config(),
             "log": {"type": "file", "path": str(self.log_path), "format": "json", "level": "http"},
         }
+
+    def _https_config(self) -> dict[str, object]:
+        if self.https is None:
+            return {}
+        return {"https": {"key": str(self.https.server_key), "cert": str(self.https.server_cert)}}
+
+    def _client_context(self) -> ssl.SSLContext | None:
+        # The harness's own calls trust the test CA; what npm trusts is up to each test.
+        return None if self.https is None else ssl.create_default_context(cafile=self.https.ca_cert)
 
     def _uplinks(self) -> dict[str, object]:
         if self.uplink is None:
@@ -298,7 +321,9 @@ class Verdaccio:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(
+                request, timeout=30, context=self._client_context()
+            ) as response:
                 token: str = json.load(response)["token"]
         except urllib.error.HTTPError as error:
             raise VerdaccioError(f"adding user {name}: {error.code} {error.read()!r}") from None
@@ -309,6 +334,8 @@ class Verdaccio:
         """`npm publish` the package in pkg_dir, exactly as a developer would."""
         # With publish: $all any token will do, but npm 11 refuses to publish without one.
         auth = f"//{self.host}/:_authToken={token or 'anonymous-fixture'}\n"
+        if self.https is not None:
+            auth += f"cafile={self.https.ca_cert}\n"
         with tempfile.TemporaryDirectory(prefix="publish-", dir=self.workdir) as tmp:
             userconfig = Path(tmp) / "npmrc"
             userconfig.write_text(auth)
@@ -338,10 +365,17 @@ def running_verdaccio(
     private_scopes: tuple[str, ...] = (),
     uplink: str | None = None,
     uplink_settings: Mapping[str, object] | None = None,
+    https: Pki | None = None,
 ) -> Iterator[Verdaccio]:
-    """A started Verdaccio whose storage lives in workdir; always stopped on exit."""
+    """A started Verdaccio whose storage lives in workdir; always stopped on exit.
+
+    With ``https=`` it serves HTTPS with that PKI's server certificate for 127.0.0.1."""
     server = Verdaccio(
-        workdir, private_scopes=private_scopes, uplink=uplink, uplink_settings=uplink_settings
+        workdir,
+        private_scopes=private_scopes,
+        uplink=uplink,
+        uplink_settings=uplink_settings,
+        https=https,
     )
     try:
         server.start()
