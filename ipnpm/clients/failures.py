@@ -25,8 +25,12 @@ _MAX_DETAIL = 160
 
 
 def describe_failure(exc: BaseException, url: str, network: NetworkSettings | None = None) -> str:
-    """``upstream <url>: <reason>`` for any exception a request to ``url`` raised."""
-    return f"upstream {_public(url)}: {_reason(exc, url, network)}"
+    """``upstream <url>: <reason>`` for any exception a request to ``url`` raised (a plain
+    connection failure reads ``upstream unreachable: <url>: …``)."""
+    why = _reason(exc, url, network)
+    if why.startswith("unreachable: "):
+        return f"upstream unreachable: {_public(url)}: {why.removeprefix('unreachable: ')}"
+    return f"upstream {_public(url)}: {why}"
 
 
 def _reason(exc: BaseException, url: str, network: NetworkSettings | None) -> str:
@@ -41,7 +45,7 @@ def _reason(exc: BaseException, url: str, network: NetworkSettings | None) -> st
         return "timed out connecting"
     if isinstance(exc, requests.Timeout):
         return "timed out waiting for the answer"
-    return _connection_reason(exc)
+    return f"unreachable: {_connection_reason(exc)}"
 
 
 def _tls_reason(exc: BaseException, url: str) -> str | None:

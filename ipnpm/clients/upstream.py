@@ -16,6 +16,7 @@ import requests
 from ipnpm.clients.failures import describe_failure
 from ipnpm.clients.http import is_loopback, session_for
 from ipnpm.npm.config import NpmConfig
+from ipnpm.npm.loglevel import warn
 
 __all__ = ["TIMEOUT", "Upstream", "is_loopback"]
 
@@ -83,4 +84,4 @@ class Upstream:
             if key in self._reported:
                 return
             self._reported.add(key)
-        logger.warning("%s", reason)
+        warn(reason)
