@@ -30,7 +30,9 @@ def _publish(
     lifetime: str = "48h",
     key: str = "index",
 ) -> str:
-    added = npm_env.run_ipnpm(["--kubo", kubo.api_url, "ipfs", "index", "add", *specs], cwd)
+    added = npm_env.run_ipnpm(
+        ["--kubo", kubo.api_url, "ipfs", "index", "add", "--key", key, *specs], cwd
+    )
     assert added.returncode == 0, describe(added)
     published = npm_env.run_ipnpm(
         [

@@ -59,27 +59,64 @@ def index() -> None:
     """Publish and resolve registry indexes (a signed list of hashes on IPFS)."""
 
 
+_KEY_HELP = "The index: its Kubo key, which names its MFS directory /ipnpm-indexes/KEY."
+
+
 @index.command("add")
 @click.argument("specs", nargs=-1, required=True, metavar="LOCKFILE|PKG[@RANGE]...")
+@click.option("--key", default="ipnpm-index", show_default=True, help=_KEY_HELP)
 @click.pass_obj
-def index_add(settings: Settings, specs: tuple[str, ...]) -> int:
-    """Mirror packages from the upstream into Kubo (pinned) and into the index (Kubo MFS
-    /ipnpm-index); prints the new index root."""
+def index_add(settings: Settings, specs: tuple[str, ...], key: str) -> int:
+    """Mirror packages from the upstream into Kubo (pinned) and into the index of KEY (Kubo
+    MFS /ipnpm-indexes/KEY); prints the new index root. Publish it with `index publish`."""
     from ipnpm.commands import index as commands
 
-    return commands.add(settings, specs)
+    return commands.add(settings, specs, key=key)
 
 
 @index.command("publish")
-@click.option("--key", required=True, help="Kubo key to sign with (created if missing).")
-@click.option("--lifetime", default="48h", show_default=True, help="How long the record is valid.")
-@click.option("--ttl", default="5m", show_default=True, help="How long clients may cache it.")
+@click.option("--key", default="ipnpm-index", show_default=True, help=_KEY_HELP)
+@click.option(
+    "--lifetime",
+    default="48h",
+    show_default=True,
+    help="How long the record stays valid: clients refuse it afterwards unless it is "
+    "republished (`index republish`).",
+)
+@click.option(
+    "--ttl",
+    default="5m",
+    show_default=True,
+    help="How long clients may cache it before "
+    "asking again (a new version reaches them at most this late).",
+)
 @click.pass_obj
 def index_publish(settings: Settings, key: str, lifetime: str, ttl: str) -> int:
-    """Publish the index root under the key's IPNS name; prints the k51… name."""
+    """Sign the index root of KEY under the key's IPNS name (created if missing), after
+    checking this node holds every block of it; prints the k51… name."""
     from ipnpm.commands import index as commands
 
     return commands.publish(settings, key, lifetime, ttl)
+
+
+@index.command("republish")
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@click.option("--lifetime", default=None, help="Default: the lifetime it was published with.")
+@click.option("--ttl", default=None, help="Default: the ttl it was published with.")
+@click.pass_obj
+def index_republish(
+    settings: Settings, keys: tuple[str, ...], lifetime: str | None, ttl: str | None
+) -> int:
+    """Sign the last published root of each KEY (default: every index this Kubo node has
+    published) again with a fresh validity, so records outlast the publisher's downtime.
+    Run it from cron more often than the lifetime, e.g. every hour for 48h:
+
+    \b
+      0 * * * *  ipnpm ipfs index republish
+    """
+    from ipnpm.commands import index as commands
+
+    return commands.republish(settings, keys, lifetime, ttl)
 
 
 @index.command("resolve")

@@ -1,4 +1,5 @@
-"""``ipnpm ipfs index add|publish|resolve``: set up what each needs, then delegate."""
+"""``ipnpm ipfs index add|publish|republish|resolve|sync``: set up what each needs, then
+delegate."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import click
 
 from ipnpm.clients.kubo import KuboClient, discover
 from ipnpm.errors import UsageError
-from ipnpm.index.publish import index_add, index_publish
+from ipnpm.index.publish import index_add, index_publish, index_republish
 from ipnpm.index.records import RecordCache, RecordResolver
 from ipnpm.npm.locate import find_npm
 from ipnpm.run.assemble import open_run
@@ -28,15 +29,21 @@ def _kubo(settings: Settings) -> KuboClient:
     return KuboClient(url, timeout=120.0)
 
 
-def add(settings: Settings, args: Sequence[str]) -> int:
+def add(settings: Settings, args: Sequence[str], *, key: str) -> int:
     npm = find_npm(settings.npm, os.environ)
     kubo = _kubo(settings)
     with open_run(settings, npm, Path.cwd(), command=None) as context:
-        return index_add(context, npm, kubo, args, settings.jobs)
+        return index_add(context, npm, kubo, args, key=key, jobs=settings.jobs)
 
 
 def publish(settings: Settings, key: str, lifetime: str, ttl: str) -> int:
     return index_publish(_kubo(settings), key, lifetime=lifetime, ttl=ttl)
+
+
+def republish(
+    settings: Settings, keys: Sequence[str], lifetime: str | None, ttl: str | None
+) -> int:
+    return index_republish(_kubo(settings), keys, lifetime=lifetime, ttl=ttl)
 
 
 def resolve(settings: Settings, name: str) -> int:
