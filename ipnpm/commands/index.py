@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ipnpm.clients.kubo import KuboClient, discover
-from ipnpm.errors import UsageError
+from ipnpm.errors import IndexUnavailableError, UsageError
 from ipnpm.index.publish import index_add, index_publish, index_republish
 from ipnpm.index.records import RecordCache, RecordResolver
 from ipnpm.npm.locate import find_npm
@@ -56,11 +56,12 @@ def resolve(settings: Settings, name: str) -> int:
         offline=settings.offline,
     )
     resolved = resolver.resolve(name, refresh=not settings.offline)
-    until = resolved.record.validity.strftime("%Y-%m-%d %H:%M:%S UTC")
-    origin = "cached record" if resolved.cached else "verified record"
-    click.echo(
-        f"ipnpm: {name}: sequence {resolved.record.sequence}, {origin}, valid until {until}",
-        err=True,
-    )
+    if resolved.expired:
+        raise IndexUnavailableError(
+            f"index {name}: no current record could be found; the last one ({resolved.describe()})",
+            hint="reach its publisher or a peer holding a current record; its publisher can run "
+            "`ipnpm ipfs index republish`",
+        )
+    click.echo(f"ipnpm: {name}: {resolved.describe()}", err=True)
     click.echo(resolved.root)
     return 0

@@ -125,7 +125,7 @@ def _indexes(
     )
     files = IndexFiles(store.root, kubo=kubo, gateways=settings.gateways, offline=settings.offline)
     indexes = IndexSet([Index(ref, resolver, files, log) for ref in settings.indexes])
-    indexes.resolve_all()  # a bad, rolled-back or expired record fails here, before npm runs
+    indexes.resolve_all()  # an index that cannot be used is said here, once, before npm runs
     return indexes
 
 
