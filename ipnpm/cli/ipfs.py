@@ -129,6 +129,21 @@ def index_resolve(settings: Settings, name: str) -> int:
     return commands.resolve(settings, name)
 
 
+@ipfs.command()
+@click.argument("lockfile", required=False, type=click.Path(dir_okay=False, exists=True))
+@click.option("--store", "whole_store", is_flag=True, help="Every tarball the store holds.")
+@click.pass_obj
+def seed(settings: Settings, lockfile: str | None, whole_store: bool) -> int:
+    """Add every tarball of LOCKFILE (default: this project's; fetched into the store first
+    when missing) or of the whole store to Kubo, pinned, so that peers can install them
+    from this machine (exit 6 if any could not be added)."""
+    from ipnpm.commands.seed import seed as run_seed
+
+    if lockfile and whole_store:
+        raise click.UsageError("give a LOCKFILE or --store, not both")
+    return run_seed(settings, lockfile, whole_store=whole_store)
+
+
 @ipfs.group()
 def store() -> None:
     """Inspect and repair the local content store."""

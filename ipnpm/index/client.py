@@ -45,6 +45,12 @@ class Index:
         self._shards: dict[str, dict[str, str]] = {}
 
     @property
+    def resolved_root(self) -> str | None:
+        """The root resolved last (None: not resolved, or failed)."""
+        resolved = self._resolved
+        return resolved.root if resolved is not None and self._failure is None else None
+
+    @property
     def failure(self) -> IpnpmError | None:
         """Why this index could not be used in this run (None: it could)."""
         return self._failure

@@ -39,7 +39,9 @@ def run_npm(settings: Settings, npm: str, args: Sequence[str], cwd: Path) -> int
         with Prefetch(context.fetcher, wants, jobs=settings.jobs, npm_cache=_npm_cache(context)):
             code = _run_through_proxy(context, npm, args, cwd)
         if code == 0 and command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS:
-            update_cidlock(context.project, context.store, context.config.cache)
+            update_cidlock(
+                context.project, context.store, context.config.cache, context.fetcher.on_new
+            )
         print(context.log.summary(), file=sys.stderr)
         for line in context.log.missing_report():
             print(line, file=sys.stderr)
