@@ -65,13 +65,37 @@ _KEY_HELP = "The index: its Kubo key, which names its MFS directory /ipnpm-index
 @index.command("add")
 @click.argument("specs", nargs=-1, required=True, metavar="LOCKFILE|PKG[@RANGE]...")
 @click.option("--key", default="ipnpm-index", show_default=True, help=_KEY_HELP)
+@click.option("--deps", is_flag=True, help="Also every dependency an install of them would fetch.")
 @click.pass_obj
-def index_add(settings: Settings, specs: tuple[str, ...], key: str) -> int:
+def index_add(settings: Settings, specs: tuple[str, ...], key: str, deps: bool) -> int:
     """Mirror packages from the upstream into Kubo (pinned) and into the index of KEY (Kubo
     MFS /ipnpm-indexes/KEY); prints the new index root. Publish it with `index publish`."""
     from ipnpm.commands import index as commands
 
-    return commands.add(settings, specs, key=key)
+    return commands.add(settings, specs, key=key, deps=deps)
+
+
+@index.command("sync")
+@click.option("--key", default="ipnpm-index", show_default=True, help=_KEY_HELP)
+@click.option(
+    "--limit",
+    type=click.IntRange(0, 1000),
+    default=5,
+    show_default=True,
+    help="New versions added per package (the newest ones; the upstream's latest always).",
+)
+@click.pass_obj
+def index_sync(settings: Settings, key: str, limit: int) -> int:
+    """Re-read the upstream packument of every package in the index of KEY, add the stable
+    versions published after the newest one indexed (and their dependencies), then republish
+    it if it was published before. For cron, e.g. hourly:
+
+    \b
+      0 * * * *  ipnpm ipfs index sync --key KEY
+    """
+    from ipnpm.commands import index as commands
+
+    return commands.sync(settings, key=key, limit=limit)
 
 
 @index.command("publish")

@@ -11,6 +11,7 @@ import click
 
 from ipnpm.clients.kubo import KuboClient, discover
 from ipnpm.errors import IndexUnavailableError, UsageError
+from ipnpm.index.follow import add_with_deps, index_sync
 from ipnpm.index.publish import index_add, index_publish, index_republish
 from ipnpm.index.records import RecordCache, RecordResolver
 from ipnpm.npm.locate import find_npm
@@ -29,11 +30,20 @@ def _kubo(settings: Settings) -> KuboClient:
     return KuboClient(url, timeout=120.0)
 
 
-def add(settings: Settings, args: Sequence[str], *, key: str) -> int:
+def add(settings: Settings, args: Sequence[str], *, key: str, deps: bool = False) -> int:
     npm = find_npm(settings.npm, os.environ)
     kubo = _kubo(settings)
     with open_run(settings, npm, Path.cwd(), command=None) as context:
+        if deps:
+            return add_with_deps(context, npm, kubo, args, key=key, jobs=settings.jobs)
         return index_add(context, npm, kubo, args, key=key, jobs=settings.jobs)
+
+
+def sync(settings: Settings, *, key: str, limit: int) -> int:
+    npm = find_npm(settings.npm, os.environ)
+    kubo = _kubo(settings)
+    with open_run(settings, npm, Path.cwd(), command=None, for_project=False) as context:
+        return index_sync(context, npm, kubo, key=key, jobs=settings.jobs, limit=limit)
 
 
 def publish(settings: Settings, key: str, lifetime: str, ttl: str) -> int:

@@ -52,14 +52,12 @@ class Mirrored:
     cid: str
 
 
-def _semver_key(version: str) -> tuple[tuple[int, ...], int, str]:
+def semver_key(version: str) -> tuple[tuple[int, ...], int, str]:
     core, _, pre = version.partition("-")
     return tuple(int(x) for x in re.findall(r"\d+", core)[:3]), 0 if pre else 1, pre
 
 
-def _specs_from_args(
-    context: MirrorContext, npm: str, args: Sequence[str]
-) -> list[tuple[str, str]]:
+def specs_from_args(context: MirrorContext, npm: str, args: Sequence[str]) -> list[tuple[str, str]]:
     """(name, version) pairs: every tarball of a lockfile, or what npm resolves a spec to."""
     pairs: list[tuple[str, str]] = []
     for arg in args:
@@ -93,7 +91,7 @@ def _npm_versions(context: MirrorContext, npm: str, spec: str) -> list[str]:
     return [found] if isinstance(found, str) else [str(v) for v in found]
 
 
-def _packument(context: MirrorContext, name: str) -> dict[str, Any]:
+def upstream_packument(context: MirrorContext, name: str) -> dict[str, Any]:
     if context.upstream is None:
         raise UsageError("index add mirrors from the upstream registry: not with --offline")
     url = context.config.registry_for(name) + escape_name(name)
@@ -148,7 +146,7 @@ def _merge_packument(
     versions = list(document["versions"])
     latest = (upstream.get("dist-tags") or {}).get("latest")
     document["dist-tags"]["latest"] = (
-        latest if latest in versions else max(versions, key=_semver_key)
+        latest if latest in versions else max(versions, key=semver_key)
     )
     for key in ("description", "license", "repository", "homepage"):
         if key in upstream:
@@ -165,7 +163,7 @@ def index_add(
     key: str,
     jobs: int,
 ) -> int:
-    pairs = _specs_from_args(context, npm, args)
+    pairs = specs_from_args(context, npm, args)
     return mirror_pairs(context, kubo, pairs, key=key, jobs=jobs)
 
 
@@ -181,7 +179,7 @@ def mirror_pairs(
     """Mirror these (name, version) pairs into the index of ``key``; prints its new root."""
     known = dict(packuments or {})
     for name in sorted({n for n, _ in pairs} - set(known)):
-        known[name] = _packument(context, name)
+        known[name] = upstream_packument(context, name)
     packuments = known
     mfs = MfsIndex(kubo, key)
     if mfs.ensure():
