@@ -13,9 +13,12 @@ _ipnpm_options() { # $1: node ("" = ipnpm, "ipfs store") -> its option names
         'ipfs doctor') REPLY='--json -h --help' ;;
         'ipfs fetch') REPLY='--json -h --help' ;;
         'ipfs index') REPLY='-h --help' ;;
-        'ipfs index add') REPLY='-h --help' ;;
+        'ipfs index add') REPLY='--key --deps -h --help' ;;
         'ipfs index publish') REPLY='--key --lifetime --ttl -h --help' ;;
+        'ipfs index republish') REPLY='--lifetime --ttl -h --help' ;;
         'ipfs index resolve') REPLY='-h --help' ;;
+        'ipfs index sync') REPLY='--key --limit -h --help' ;;
+        'ipfs seed') REPLY='--store -h --help' ;;
         'ipfs serve') REPLY='--host --port --no-auth -h --help' ;;
         'ipfs store') REPLY='-h --help' ;;
         'ipfs store verify') REPLY='-h --help' ;;
@@ -26,8 +29,8 @@ _ipnpm_commands() { # $1: node -> its subcommands
     REPLY=
     case $1 in
         '') REPLY='ipfs' ;;
-        'ipfs') REPLY='cid config doctor fetch index serve store' ;;
-        'ipfs index') REPLY='add publish resolve' ;;
+        'ipfs') REPLY='cid config doctor fetch index seed serve store' ;;
+        'ipfs index') REPLY='add publish republish resolve sync' ;;
         'ipfs store') REPLY='verify' ;;
     esac
 }
@@ -36,7 +39,7 @@ _ipnpm_value() { # $1: node, $2: option -> flag, none, dir, file or 'words A B'
     case $1/$2 in
         '/--ipnpm-store') REPLY='dir' ;;
         '/--ipnpm-kubo') REPLY='words auto off' ;;
-        '/--ipnpm-gateway'|'/--ipnpm-index'|'/--ipnpm-jobs'|'ipfs index publish/--key'|'ipfs index publish/--lifetime'|'ipfs index publish/--ttl'|'ipfs serve/--host'|'ipfs serve/--port') REPLY='none' ;;
+        '/--ipnpm-gateway'|'/--ipnpm-index'|'/--ipnpm-jobs'|'ipfs index add/--key'|'ipfs index publish/--key'|'ipfs index publish/--lifetime'|'ipfs index publish/--ttl'|'ipfs index republish/--lifetime'|'ipfs index republish/--ttl'|'ipfs index sync/--key'|'ipfs index sync/--limit'|'ipfs serve/--host'|'ipfs serve/--port') REPLY='none' ;;
         '/--ipnpm-npm') REPLY='file' ;;
         '/--ipnpm-cidlock') REPLY='words auto yes no' ;;
         *) REPLY=flag ;;
@@ -44,7 +47,7 @@ _ipnpm_value() { # $1: node, $2: option -> flag, none, dir, file or 'words A B'
 }
 
 _ipnpm_args() { # $1: node -> file, or none
-    case $1 in 'ipfs cid') REPLY=file ;; *) REPLY=none ;; esac
+    case $1 in 'ipfs cid'|'ipfs seed') REPLY=file ;; *) REPLY=none ;; esac
 }
 
 _ipnpm_complete_value() { # $1: kind, $2: the value typed so far

@@ -23,7 +23,9 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 # The keys a config file may set (both kinds); every other key is warned about.
-KNOWN_KEYS = ("store", "kubo", "gateways", "seed", "jobs", "indexes", "cidlock")
+KNOWN_KEYS = ("store", "kubo", "gateways", "seed", "jobs", "indexes", "cidlock", "pin")
+# Keys only the user may set: a project must not make a machine keep (pin) content.
+_USER_ONLY = frozenset({"pin"})
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Settings:
     kubo: str = "auto"  # "auto" (find a running daemon), "off", or an RPC API URL
     gateways: tuple[str, ...] = ()
     seed: bool = True  # add tarballs fetched from the upstream to Kubo, pinned
+    pin: bool = False  # pin in Kubo everything fetched (any source) and each index root
     jobs: int = field(default_factory=default_jobs)  # parallel prefetch workers
     indexes: tuple[IndexRef, ...] = ()
     # ipnpm-lock.json: "auto" keeps one a project has and creates it when an IPFS source or
@@ -201,6 +204,7 @@ _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
     "jobs": ("IPNPM_JOBS", _jobs, True),
     "indexes": ("IPNPM_INDEXES", _indexes, True),
     "cidlock": ("IPNPM_CIDLOCK", _cidlock, True),
+    "pin": ("IPNPM_PIN", parse_bool, True),  # user config only: see _USER_ONLY
 }
 
 
@@ -230,6 +234,11 @@ def _given(value: object) -> bool:
     return value is not None and value != ()
 
 
+def _file_with(files: tuple[ConfigFile, ...], key: str) -> ConfigFile | None:
+    allowed = [f for f in files if key not in _USER_ONLY or f.kind == "user"]
+    return next((f for f in allowed if key in f.values), None)
+
+
 def resolve(
     *,
     env: Mapping[str, str] | None = None,
@@ -253,7 +262,7 @@ def resolve(
         elif environ.get(variable, "") != "" or (variable in environ and parse is parse_bool):
             values[key] = _parse(parse, variable, environ[variable])
             origins[key] = f"environment ({variable})"
-        elif in_files and (found := next((f for f in files if key in f.values), None)):
+        elif in_files and (found := _file_with(files, key)):
             values[key] = _parse(parse, f"{key} in {found.path}", found.values[key])
             origins[key] = f"{found.kind} ({found.path})"
         else:

@@ -93,27 +93,88 @@ def index() -> None:
     """Publish and resolve registry indexes (a signed list of hashes on IPFS)."""
 
 
+_KEY_HELP = "The index: its Kubo key, which names its MFS directory /ipnpm-indexes/KEY."
+
+
 @index.command("add")
 @click.argument("specs", nargs=-1, required=True, metavar="LOCKFILE|PKG[@RANGE]...")
+@click.option("--key", default="ipnpm-index", show_default=True, help=_KEY_HELP)
+@click.option("--deps", is_flag=True, help="Also every dependency an install of them would fetch.")
 @click.pass_obj
-def index_add(settings: Settings, specs: tuple[str, ...]) -> int:
-    """Mirror packages from the upstream into Kubo (pinned) and into the index (Kubo MFS
-    /ipnpm-index); prints the new index root."""
+def index_add(settings: Settings, specs: tuple[str, ...], key: str, deps: bool) -> int:
+    """Mirror packages from the upstream into Kubo (pinned) and into the index of KEY (Kubo
+    MFS /ipnpm-indexes/KEY); prints the new index root. Publish it with `index publish`."""
     from ipnpm.commands import index as commands
 
-    return commands.add(settings, specs)
+    return commands.add(settings, specs, key=key, deps=deps)
+
+
+@index.command("sync")
+@click.option("--key", default="ipnpm-index", show_default=True, help=_KEY_HELP)
+@click.option(
+    "--limit",
+    type=click.IntRange(0, 1000),
+    default=5,
+    show_default=True,
+    help="New versions added per package (the newest ones; the upstream's latest always).",
+)
+@click.pass_obj
+def index_sync(settings: Settings, key: str, limit: int) -> int:
+    """Re-read the upstream packument of every package in the index of KEY, add the stable
+    versions published after the newest one indexed (and their dependencies), then republish
+    it if it was published before. For cron, e.g. hourly:
+
+    \b
+      0 * * * *  ipnpm ipfs index sync --key KEY
+    """
+    from ipnpm.commands import index as commands
+
+    return commands.sync(settings, key=key, limit=limit)
 
 
 @index.command("publish")
-@click.option("--key", required=True, help="Kubo key to sign with (created if missing).")
-@click.option("--lifetime", default="48h", show_default=True, help="How long the record is valid.")
-@click.option("--ttl", default="5m", show_default=True, help="How long clients may cache it.")
+@click.option("--key", default="ipnpm-index", show_default=True, help=_KEY_HELP)
+@click.option(
+    "--lifetime",
+    default="48h",
+    show_default=True,
+    help="How long the record stays valid: clients refuse it afterwards unless it is "
+    "republished (`index republish`).",
+)
+@click.option(
+    "--ttl",
+    default="5m",
+    show_default=True,
+    help="How long clients may cache it before "
+    "asking again (a new version reaches them at most this late).",
+)
 @click.pass_obj
 def index_publish(settings: Settings, key: str, lifetime: str, ttl: str) -> int:
-    """Publish the index root under the key's IPNS name; prints the k51… name."""
+    """Sign the index root of KEY under the key's IPNS name (created if missing), after
+    checking this node holds every block of it; prints the k51… name."""
     from ipnpm.commands import index as commands
 
     return commands.publish(settings, key, lifetime, ttl)
+
+
+@index.command("republish")
+@click.argument("keys", nargs=-1, metavar="[KEY]...")
+@click.option("--lifetime", default=None, help="Default: the lifetime it was published with.")
+@click.option("--ttl", default=None, help="Default: the ttl it was published with.")
+@click.pass_obj
+def index_republish(
+    settings: Settings, keys: tuple[str, ...], lifetime: str | None, ttl: str | None
+) -> int:
+    """Sign the last published root of each KEY (default: every index this Kubo node has
+    published) again with a fresh validity, so records outlast the publisher's downtime.
+    Run it from cron more often than the lifetime, e.g. every hour for 48h:
+
+    \b
+      0 * * * *  ipnpm ipfs index republish
+    """
+    from ipnpm.commands import index as commands
+
+    return commands.republish(settings, keys, lifetime, ttl)
 
 
 @index.command("resolve")
@@ -124,6 +185,21 @@ def index_resolve(settings: Settings, name: str) -> int:
     from ipnpm.commands import index as commands
 
     return commands.resolve(settings, name)
+
+
+@ipfs.command()
+@click.argument("lockfile", required=False, type=click.Path(dir_okay=False, exists=True))
+@click.option("--store", "whole_store", is_flag=True, help="Every tarball the store holds.")
+@click.pass_obj
+def seed(settings: Settings, lockfile: str | None, whole_store: bool) -> int:
+    """Add every tarball of LOCKFILE (default: this project's; fetched into the store first
+    when missing) or of the whole store to Kubo, pinned, so that peers can install them
+    from this machine (exit 6 if any could not be added)."""
+    from ipnpm.commands.seed import seed as run_seed
+
+    if lockfile and whole_store:
+        raise click.UsageError("give a LOCKFILE or --store, not both")
+    return run_seed(settings, lockfile, whole_store=whole_store)
 
 
 @ipfs.group()

@@ -6,26 +6,22 @@ import json
 import os
 import subprocess
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import click
-import requests
 
-from ipnpm.clients.kubo import KuboClient, KuboError, KuboUnreachableError, discover
-from ipnpm.errors import IpnpmError, reason
-from ipnpm.index import IndexRef
-from ipnpm.npm.config import NpmConfig, read_npm_config
+from ipnpm.commands.doctor_ipfs import (
+    Check,
+    check_index,
+    check_kubo,
+    check_peers,
+    check_provided,
+)
+from ipnpm.errors import IpnpmError
+from ipnpm.npm.config import NpmConfig, project_root, read_npm_config
 from ipnpm.npm.locate import find_npm
 from ipnpm.settings import Settings
-
-
-@dataclass(frozen=True)
-class Check:
-    part: str
-    ok: bool
-    detail: str
-    fix: str = ""
 
 
 def _run_version(argv: list[str]) -> str:
@@ -53,28 +49,6 @@ def check_npm(settings: Settings) -> tuple[list[Check], NpmConfig | None]:
     return checks, config
 
 
-def check_kubo(settings: Settings) -> Check:
-    url = discover(settings.kubo, os.environ)
-    if url is None:
-        detail = "off" if settings.kubo == "off" else "no running daemon found ($IPFS_PATH/api)"
-        return Check("kubo", True, f"{detail}; the store and other sources are used")
-    client = KuboClient(url, timeout=10.0)
-    try:
-        version = client.version()
-        # Writable: a tiny unpinned block that any daemon may collect again.
-        client.call("block/put", options={"pin": "false"}, files={"data": b"ipnpm doctor"})
-    except (KuboError, requests.RequestException) as exc:
-        unreachable = isinstance(exc, (KuboUnreachableError, requests.ConnectionError))
-        why = f"not reachable ({reason(exc)})" if unreachable else reason(exc)
-        return Check(
-            "kubo",
-            False,
-            f"{url}: {why}",
-            "start `ipfs daemon`, or fix/remove --ipnpm-kubo / IPNPM_KUBO_API",
-        )
-    return Check("kubo", True, f"Kubo {version} at {url}, writable")
-
-
 def check_gateway(url: str) -> Check:
     from ipnpm.sources.gateway import probe_failure
 
@@ -86,32 +60,6 @@ def check_gateway(url: str) -> Check:
         False,
         f"no valid answer to GET /ipfs/bafkqaaa?format=raw: {why}",
         "check the URL, or remove it from --ipnpm-gateway / IPNPM_GATEWAYS",
-    )
-
-
-def check_index(settings: Settings, ref: IndexRef) -> Check:
-    from ipnpm.index.records import RecordCache, RecordResolver
-    from ipnpm.store.objects import Store
-
-    url = discover(settings.kubo, os.environ)
-    part = f"index {ref}"
-    try:
-        resolver = RecordResolver(
-            RecordCache(Store(settings.store).open().root),
-            kubo=KuboClient(url) if url else None,
-            gateways=settings.gateways,
-            offline=settings.offline,
-        )
-        resolved = resolver.resolve(ref.name, refresh=not settings.offline)
-    except IpnpmError as exc:
-        return Check(part, False, exc.message, exc.hint or "check the name and your IPFS sources")
-    until = resolved.record.validity.strftime("%Y-%m-%d %H:%M UTC")
-    origin = "cached" if resolved.cached else "fresh"
-    return Check(
-        part,
-        True,
-        f"root {resolved.root}, sequence {resolved.record.sequence}, "
-        f"{origin} record valid until {until}",
     )
 
 
@@ -138,11 +86,17 @@ def check_store(settings: Settings) -> Check:
 
 def run_doctor(settings: Settings, *, as_json: bool) -> int:
     checks, _config = check_npm(settings)
-    steps: list[Callable[[], Check]] = [lambda: check_kubo(settings)]
+    kubo, client = check_kubo(settings)
+    checks.append(kubo)
+    if client is not None:
+        checks.append(check_peers(client, settings.indexes))
+    steps: list[Callable[[], Check | None]] = []
     steps += [lambda url=url: check_gateway(url) for url in settings.gateways]  # type: ignore[misc]
-    steps += [lambda ref=ref: check_index(settings, ref) for ref in settings.indexes]  # type: ignore[misc]
+    steps += [lambda ref=ref: check_index(settings, ref, client) for ref in settings.indexes]  # type: ignore[misc]
     steps.append(lambda: check_store(settings))
-    checks += [step() for step in steps]
+    if client is not None:
+        steps.append(lambda: check_provided(client, project_root(Path.cwd())))
+    checks += [check for check in (step() for step in steps) if check is not None]
     if as_json:
         click.echo(
             json.dumps(

@@ -1,4 +1,5 @@
-"""``ipnpm ipfs index add|publish|resolve``: set up what each needs, then delegate."""
+"""``ipnpm ipfs index add|publish|republish|resolve|sync``: set up what each needs, then
+delegate."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 import click
 
 from ipnpm.clients.kubo import KuboClient, discover
-from ipnpm.errors import UsageError
-from ipnpm.index.publish import index_add, index_publish
+from ipnpm.errors import IndexUnavailableError, UsageError
+from ipnpm.index.follow import add_with_deps, index_sync
+from ipnpm.index.publish import index_add, index_publish, index_republish
 from ipnpm.index.records import RecordCache, RecordResolver
 from ipnpm.npm.locate import find_npm
 from ipnpm.run.assemble import open_run
@@ -28,15 +30,30 @@ def _kubo(settings: Settings) -> KuboClient:
     return KuboClient(url, timeout=120.0)
 
 
-def add(settings: Settings, args: Sequence[str]) -> int:
+def add(settings: Settings, args: Sequence[str], *, key: str, deps: bool = False) -> int:
     npm = find_npm(settings.npm, os.environ)
     kubo = _kubo(settings)
     with open_run(settings, npm, Path.cwd(), command=None) as context:
-        return index_add(context, npm, kubo, args, settings.jobs)
+        if deps:
+            return add_with_deps(context, npm, kubo, args, key=key, jobs=settings.jobs)
+        return index_add(context, npm, kubo, args, key=key, jobs=settings.jobs)
+
+
+def sync(settings: Settings, *, key: str, limit: int) -> int:
+    npm = find_npm(settings.npm, os.environ)
+    kubo = _kubo(settings)
+    with open_run(settings, npm, Path.cwd(), command=None, for_project=False) as context:
+        return index_sync(context, npm, kubo, key=key, jobs=settings.jobs, limit=limit)
 
 
 def publish(settings: Settings, key: str, lifetime: str, ttl: str) -> int:
     return index_publish(_kubo(settings), key, lifetime=lifetime, ttl=ttl)
+
+
+def republish(
+    settings: Settings, keys: Sequence[str], lifetime: str | None, ttl: str | None
+) -> int:
+    return index_republish(_kubo(settings), keys, lifetime=lifetime, ttl=ttl)
 
 
 def resolve(settings: Settings, name: str) -> int:
@@ -49,11 +66,12 @@ def resolve(settings: Settings, name: str) -> int:
         offline=settings.offline,
     )
     resolved = resolver.resolve(name, refresh=not settings.offline)
-    until = resolved.record.validity.strftime("%Y-%m-%d %H:%M:%S UTC")
-    origin = "cached record" if resolved.cached else "verified record"
-    click.echo(
-        f"ipnpm: {name}: sequence {resolved.record.sequence}, {origin}, valid until {until}",
-        err=True,
-    )
+    if resolved.expired:
+        raise IndexUnavailableError(
+            f"index {name}: no current record could be found; the last one ({resolved.describe()})",
+            hint="reach its publisher or a peer holding a current record; its publisher can run "
+            "`ipnpm ipfs index republish`",
+        )
+    click.echo(f"ipnpm: {name}: {resolved.describe()}", err=True)
     click.echo(resolved.root)
     return 0

@@ -24,6 +24,10 @@ from ipnpm.ipfs.unixfs import reassemble
 from ipnpm.sources import SourceError
 
 _ABSENT = b"\x00ipnpm:absent\x00"  # a cached miss; no JSON file starts with a NUL byte
+# How long one source may take for one index file. Kubo is told the same (its `timeout`), so
+# it stops looking for blocks nobody has; after a failure the other files of that root fail
+# at once for the rest of the run instead of waiting again.
+READ_WAIT = 10.0
 
 
 def _kubo_missing(message: str) -> bool:
@@ -44,6 +48,7 @@ class IndexFiles:
         self.kubo = kubo
         self.gateways = tuple(gateways)
         self.offline = offline
+        self._unreadable: dict[str, str] = {}  # root -> why its files cannot be fetched
 
     def read(self, root: str, path: str) -> bytes | None:
         """The file's bytes, or None when the index has no such file.
@@ -55,9 +60,19 @@ class IndexFiles:
             return None if cached == _ABSENT else cached
         if self.offline and self.kubo is None and not self.gateways:
             raise SourceError(f"/ipfs/{root}/{path} is not cached and no IPFS source is enabled")
-        data = self._fetch(root, path)
+        if root in self._unreadable:
+            raise SourceError(self._unreadable[root])
+        try:
+            data = self._fetch(root, path)
+        except SourceError as exc:
+            self._unreadable[root] = f"{exc} (earlier in this run)"
+            raise
         self._remember(root, path, _ABSENT if data is None else data)
         return data
+
+    def fetch(self, root: str, path: str) -> bytes | None:
+        """The file from the network, never from the cache (doctor: can it be read now?)."""
+        return self._fetch(root, path)
 
     def _cache_path(self, root: str, path: str) -> Path:
         return self.directory / root / quote(path, safe="")
@@ -78,7 +93,10 @@ class IndexFiles:
         failures: list[str] = []
         if self.kubo is not None:
             try:
-                return self.kubo.call("cat", f"/ipfs/{root}/{path}", read_timeout=30.0).content
+                options = {"timeout": f"{READ_WAIT:g}s"}
+                return self.kubo.call(
+                    "cat", f"/ipfs/{root}/{path}", options=options, read_timeout=READ_WAIT + 5
+                ).content
             except KuboError as exc:
                 if _kubo_missing(str(exc)):
                     return None
@@ -90,7 +108,8 @@ class IndexFiles:
                 return _from_gateway(url, root, path)
             except (SourceError, requests.RequestException, IpfsFormatError) as exc:
                 failures.append(f"gateway {url}: {exc}")
-        raise SourceError(f"cannot read /ipfs/{root}/{path}: {'; '.join(failures) or 'no source'}")
+        why = "; ".join(failures) or "no source"
+        raise SourceError(f"cannot read /ipfs/{root}/{path} (waited up to {READ_WAIT:g}s): {why}")
 
 
 def _from_gateway(url: str, root: str, path: str) -> bytes | None:
@@ -101,7 +120,7 @@ def _from_gateway(url: str, root: str, path: str) -> bytes | None:
         # Quoted: a scoped packument's file name holds "%2f", which a gateway would decode.
         f"{url}/ipfs/{root}/{quote(path)}?format=car&dag-scope=entity",
         headers={"Accept": "application/vnd.ipld.car"},
-        timeout=(5.0, 30.0),
+        timeout=(5.0, READ_WAIT),
     )
     if response.status_code == 404:
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,9 +20,9 @@ import requests
 
 from ipnpm.clients.kubo import KuboClient, KuboError
 from ipnpm.clients.upstream import Upstream
-from ipnpm.errors import MissingContentError, UsageError
+from ipnpm.errors import KuboUnavailableError, MissingContentError, UsageError
 from ipnpm.index import FORMAT, ROOT_FILE, integrity_key, integrity_shard, packument_path
-from ipnpm.index.mfs import MfsIndex
+from ipnpm.index.mfs import MfsIndex, published_keys
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.lockfile import read_lockfile
 from ipnpm.npm.names import escape_name
@@ -51,14 +52,12 @@ class Mirrored:
     cid: str
 
 
-def _semver_key(version: str) -> tuple[tuple[int, ...], int, str]:
+def semver_key(version: str) -> tuple[tuple[int, ...], int, str]:
     core, _, pre = version.partition("-")
     return tuple(int(x) for x in re.findall(r"\d+", core)[:3]), 0 if pre else 1, pre
 
 
-def _specs_from_args(
-    context: MirrorContext, npm: str, args: Sequence[str]
-) -> list[tuple[str, str]]:
+def specs_from_args(context: MirrorContext, npm: str, args: Sequence[str]) -> list[tuple[str, str]]:
     """(name, version) pairs: every tarball of a lockfile, or what npm resolves a spec to."""
     pairs: list[tuple[str, str]] = []
     for arg in args:
@@ -92,7 +91,7 @@ def _npm_versions(context: MirrorContext, npm: str, spec: str) -> list[str]:
     return [found] if isinstance(found, str) else [str(v) for v in found]
 
 
-def _packument(context: MirrorContext, name: str) -> dict[str, Any]:
+def upstream_packument(context: MirrorContext, name: str) -> dict[str, Any]:
     if context.upstream is None:
         raise UsageError("index add mirrors from the upstream registry: not with --offline")
     url = context.config.registry_for(name) + escape_name(name)
@@ -147,7 +146,7 @@ def _merge_packument(
     versions = list(document["versions"])
     latest = (upstream.get("dist-tags") or {}).get("latest")
     document["dist-tags"]["latest"] = (
-        latest if latest in versions else max(versions, key=_semver_key)
+        latest if latest in versions else max(versions, key=semver_key)
     )
     for key in ("description", "license", "repository", "homepage"):
         if key in upstream:
@@ -156,12 +155,35 @@ def _merge_packument(
 
 
 def index_add(
-    context: MirrorContext, npm: str, kubo: KuboClient, args: Sequence[str], jobs: int
+    context: MirrorContext,
+    npm: str,
+    kubo: KuboClient,
+    args: Sequence[str],
+    *,
+    key: str,
+    jobs: int,
 ) -> int:
-    pairs = _specs_from_args(context, npm, args)
-    packuments = {name: _packument(context, name) for name in sorted({n for n, _ in pairs})}
-    mfs = MfsIndex(kubo)
-    mfs.ensure()
+    pairs = specs_from_args(context, npm, args)
+    return mirror_pairs(context, kubo, pairs, key=key, jobs=jobs)
+
+
+def mirror_pairs(
+    context: MirrorContext,
+    kubo: KuboClient,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    key: str,
+    jobs: int,
+    packuments: Mapping[str, Mapping[str, Any]] | None = None,
+) -> int:
+    """Mirror these (name, version) pairs into the index of ``key``; prints its new root."""
+    known = dict(packuments or {})
+    for name in sorted({n for n, _ in pairs} - set(known)):
+        known[name] = upstream_packument(context, name)
+    packuments = known
+    mfs = MfsIndex(kubo, key)
+    if mfs.ensure():
+        click.echo(f"ipnpm: index {key}: adopted the older MFS directory /ipnpm-index", err=True)
 
     def mirror(pair: tuple[str, str]) -> Mirrored | str:
         name, version = pair
@@ -174,7 +196,7 @@ def index_add(
             return f"{name}@{version}: {getattr(exc, 'message', exc)}"
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(mirror, pairs))
+        results = list(pool.map(mirror, sorted(set(pairs))))
     done = [r for r in results if isinstance(r, Mirrored)]
     failed = [r for r in results if isinstance(r, str)]
     _write_index(mfs, packuments, done)
@@ -198,32 +220,103 @@ def _write_index(mfs: MfsIndex, packuments: Mapping[str, Any], done: Sequence[Mi
         key = integrity_key(item.integrity)
         if key:
             by_shard[integrity_shard(key)][key] = item.cid
+    added = 0
     for name, items in sorted(by_name.items()):
         path = packument_path(name)
-        mfs.write_json(path, _merge_packument(mfs.read_json(path), packuments[name], items))
+        existing = mfs.read_json(path)
+        before = set((existing or {}).get("versions") or {})
+        mfs.write_json(path, _merge_packument(existing, packuments[name], items))
+        added += len({i.version for i in items} - before)
     for shard, entries in sorted(by_shard.items()):
         mfs.write_json(shard, {**(mfs.read_json(shard) or {}), **entries})
     summary = mfs.read_json(ROOT_FILE) or {"format": FORMAT, "cidProfile": "unixfs-v1-2025"}
-    summary["versions"] = int(summary.get("versions", 0)) + len(done)  # approximate on re-adds
+    summary["versions"] = int(summary.get("versions", 0)) + added
+    summary["packages"] = len(mfs.names("packages"))
+    summary["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     mfs.write_json(ROOT_FILE, summary)
 
 
 def index_publish(kubo: KuboClient, key: str, *, lifetime: str, ttl: str) -> int:
-    root = MfsIndex(kubo).root()
+    mfs = MfsIndex(kubo, key)
+    if not mfs.exists() and mfs.legacy_root() is None:
+        raise UsageError(
+            f"there is no index {key!r} on this Kubo node",
+            hint=f"add packages first: ipnpm ipfs index add --key {key} PKG…",
+        )
+    mfs.ensure()
+    name = publish_root(kubo, mfs, lifetime=lifetime, ttl=ttl)
+    click.echo(name)
+    return 0
+
+
+def publish_root(
+    kubo: KuboClient, mfs: MfsIndex, *, lifetime: str, ttl: str, root: str | None = None
+) -> str:
+    """Sign ``root`` (default: the working copy, made complete first) under the key's name."""
+    if root is None:
+        repaired = mfs.repair() if _links_empty_block(mfs) else []
+        if repaired:
+            click.echo(
+                f"ipnpm: index {mfs.key}: rewrote {len(repaired)} file(s) peers could not read "
+                "(written by `files write --truncate`)",
+                err=True,
+            )
+        root = mfs.root()
+    blocks = mfs.check_complete(root)
     names = {k["Name"]: k["Id"] for k in kubo.call("key/ls", options={"l": "true"}).json()["Keys"]}
-    if key not in names:
-        kubo.call("key/gen", key, options={"type": "ed25519"})
-        click.echo(f"ipnpm: created Kubo key {key!r}", err=True)
+    if mfs.key not in names:
+        kubo.call("key/gen", mfs.key, options={"type": "ed25519"})
+        click.echo(f"ipnpm: created Kubo key {mfs.key!r}", err=True)
     options = {
-        "key": key,
+        "key": mfs.key,
         "allow-offline": "true",
         "lifetime": lifetime,
         "ttl": ttl,
         "ipns-base": "base36",
     }
     published = kubo.call("name/publish", f"/ipfs/{root}", options=options, read_timeout=120).json()
-    click.echo(
-        f"ipnpm: published index root {root} (record lifetime {lifetime}, ttl {ttl})", err=True
+    name = str(published["Name"])
+    mfs.save_state(
+        {"name": name, "root": root, "lifetime": lifetime, "ttl": ttl, "published": time.time()}
     )
-    click.echo(published["Name"])
+    click.echo(
+        f"ipnpm: published index {mfs.key} root {root} ({blocks} blocks, all held here; "
+        f"record lifetime {lifetime}, ttl {ttl})",
+        err=True,
+    )
+    return name
+
+
+def _links_empty_block(mfs: MfsIndex) -> bool:
+    try:
+        mfs.check_complete(mfs.root())
+    except KuboUnavailableError:
+        return True
+    return False
+
+
+def index_republish(
+    kubo: KuboClient, keys: Sequence[str], *, lifetime: str | None, ttl: str | None
+) -> int:
+    """Sign the last published root of each key again, with a fresh validity."""
+    keys = list(keys) or published_keys(kubo)
+    if not keys:
+        raise UsageError(
+            "this Kubo node has published no index yet",
+            hint="ipnpm ipfs index publish --key KEY",
+        )
+    for key in keys:
+        mfs = MfsIndex(kubo, key)
+        state = mfs.state()
+        if state is None:
+            raise UsageError(f"index {key!r} was never published from this Kubo node")
+        click.echo(
+            publish_root(
+                kubo,
+                mfs,
+                lifetime=lifetime or str(state["lifetime"]),
+                ttl=ttl or str(state["ttl"]),
+                root=str(state["root"]),
+            )
+        )
     return 0

@@ -19,8 +19,19 @@ from urllib.parse import quote
 import requests
 
 from ipnpm.clients.kubo import KuboClient, KuboError
-from ipnpm.errors import IndexUnavailableError, MissingContentError
-from ipnpm.ipfs.ipns import IpnsError, IpnsRecord, SequenceGuard, verify_record
+from ipnpm.errors import IndexUnavailableError
+from ipnpm.ipfs.ipns import (
+    IpnsError,
+    IpnsExpiredError,
+    IpnsRecord,
+    SequenceGuard,
+    verify_record,
+)
+
+# How long one source may take to find a record (Kubo searches the DHT for it): an index that
+# resolves nowhere costs this much per source, once per run, never a hang.
+RESOLVE_WAIT = 10.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -29,17 +40,44 @@ class Resolved:
     root: str
     record: IpnsRecord
     cached: bool  # True when the record came from ipnpm's cache, not the network
+    fetched_at: float = 0.0  # when the record was fetched from the network (time.time())
+    # The record's validity is over and no fresh one could be had: its root may still map
+    # integrities the user already trusts to CIDs, but never teach new packuments.
+    expired: bool = False
+
+    @property
+    def age(self) -> float:
+        return max(0.0, time.time() - self.fetched_at)
+
+    def describe(self) -> str:
+        state = "expired" if self.expired else "valid"
+        origin = "cached" if self.cached else "fresh"
+        return (
+            f"sequence {self.record.sequence}, root {self.root}, {origin} record fetched "
+            f"{_ago(self.age)} ago (ttl {_ago(self.record.ttl.total_seconds())}), {state} until "
+            f"{self.record.validity.strftime('%Y-%m-%d %H:%M:%S UTC')}"
+        )
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}min"
+    return f"{seconds / 3600:.1f}h"
 
 
 def _fetch_kubo(client: KuboClient, name: str) -> bytes:
-    return client.call("name/get", name, read_timeout=30.0).content
+    # Kubo's own timeout ends its DHT search; ours only guards the connection.
+    options = {"timeout": f"{RESOLVE_WAIT:g}s"}
+    return client.call("name/get", name, options=options, read_timeout=RESOLVE_WAIT + 5).content
 
 
 def _fetch_gateway(url: str, name: str) -> bytes:
     response = requests.get(
         f"{url}/ipns/{quote(name)}?format=ipns-record",
         headers={"Accept": "application/vnd.ipfs.ipns-record"},
-        timeout=(5.0, 30.0),
+        timeout=(5.0, RESOLVE_WAIT),
     )
     if response.status_code != 200:
         raise IndexUnavailableError(
@@ -97,33 +135,64 @@ class RecordResolver:
         self.offline = offline
 
     def resolve(self, name: str, *, refresh: bool = False) -> Resolved:
-        """The index's current root. Within the record's TTL the cached record is used as is."""
+        """The index's current root. Within the record's TTL the cached record is used as is.
+
+        A record that cannot be refreshed is used while it is valid (offline: past its TTL);
+        once expired it comes back marked ``expired`` rather than not at all, so that the
+        caller can still map trusted integrities to CIDs with it, and nothing else.
+        """
         cached = self.cache.load(name)
-        now = datetime.now(UTC)
         if cached is not None and not refresh:
-            record = self._verified(name, cached[0], now, cached=True)
+            record = self._verified(name, cached[0], datetime.now(UTC), cached=True)
             within_ttl = time.time() - cached[1] < (record.ttl.total_seconds() if record else 0)
             # Offline, a still-valid record is used past its TTL: better than no index at all.
             if record is not None and (within_ttl or self.offline):
-                return Resolved(name, _root_of(record), record, cached=True)
+                return Resolved(name, _root_of(record), record, cached=True, fetched_at=cached[1])
         failures: list[str] = []
         if not self.offline or cached is None:
-            fresh = self._fetch(name, failures)
+            fresh = self._fresh(name, failures, fallback=cached is not None)
             if fresh is not None:
-                record = verify_record(name, fresh, now=now)  # raises on any defect
-                self.cache.guard.check(name, record)
-                self.cache.save(name, fresh)
-                return Resolved(name, _root_of(record), record, cached=False)
+                return fresh
         if cached is not None:
-            record = self._verified(name, cached[0], now, cached=True, fail=True)
-            assert record is not None
-            return Resolved(name, _root_of(record), record, cached=True)
+            return self._from_cache(name, *cached)
         why = "; ".join(failures) or "offline, and it was never resolved on this machine"
-        raise MissingContentError(
+        if failures:
+            why += f" (each source may take up to {RESOLVE_WAIT:g}s)"
+        raise IndexUnavailableError(
             f"cannot resolve index {name}: {why}",
-            hint="give a Kubo (--ipnpm-kubo) or a gateway (--ipnpm-gateway) that can reach "
-            "its publisher",
+            hint="give a Kubo (--ipnpm-kubo) or a gateway (--ipnpm-gateway) that can reach its "
+            "publisher or a peer that holds its record",
         )
+
+    def _fresh(self, name: str, failures: list[str], *, fallback: bool) -> Resolved | None:
+        raw = self._fetch(name, failures)
+        if raw is None:
+            return None
+        try:
+            record = verify_record(name, raw)  # raises on any defect
+        except IpnsExpiredError as exc:
+            if not fallback:
+                raise
+            failures.append(str(exc))  # nothing newer out there: the cached record decides
+            return None
+        self.cache.guard.check(name, record)
+        self.cache.save(name, raw)
+        return Resolved(name, _root_of(record), record, cached=False, fetched_at=time.time())
+
+    def _from_cache(self, name: str, raw: bytes, fetched: float) -> Resolved:
+        try:
+            record = verify_record(name, raw)
+        except IpnsExpiredError:
+            # Signed by the publisher all the same: checked with the clock turned back.
+            old = self._verified(name, raw, _EPOCH, cached=True, fail=True)
+            assert old is not None
+            return Resolved(name, _root_of(old), old, cached=True, fetched_at=fetched, expired=True)
+        except IpnsError as exc:
+            raise IndexUnavailableError(
+                f"the cached record of index {name} is no longer usable: {exc}",
+                hint="connect to a Kubo or gateway that can refresh it",
+            ) from exc
+        return Resolved(name, _root_of(record), record, cached=True, fetched_at=fetched)
 
     def _verified(
         self, name: str, raw: bytes, now: datetime, *, cached: bool, fail: bool = False

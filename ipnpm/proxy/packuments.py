@@ -116,10 +116,18 @@ class Packuments:
             if found is not None:
                 if failures and found.source != "upstream":
                     context.note_upstream_fallback(failures[0], found.source)
+                if found.status == 404 and self._index_failure(name):
+                    return not_found(f"ipnpm: {name}: {self._index_failure(name)}")
                 return found
+        index = f"; {self._index_failure(name)}" if self._index_failure(name) else ""
         if context.upstream is None:
-            return not_found(f"ipnpm: {name}: offline, and it is not in ipnpm's cache")
-        return not_found(f"ipnpm: {name}: {failures[0]}; and it is not in ipnpm's cache")
+            return not_found(f"ipnpm: {name}: offline, and it is not in ipnpm's cache{index}")
+        return not_found(f"ipnpm: {name}: {failures[0]}; and it is not in ipnpm's cache{index}")
+
+    def _index_failure(self, name: str) -> str | None:
+        """Why an index that could list ``name`` could not be asked (it named the cause)."""
+        indexes = self.context.indexes
+        return indexes.why_unusable(name) if indexes is not None else None
 
     def _from_lockfile(self, name: str) -> Answer | None:
         lockfile = self.context.lockfile
@@ -138,7 +146,12 @@ class Packuments:
             registry = self.context.config.registry_for(name)
             return Answer(200, from_index(name, indexed[1], registry), source="index")
         if indexes.is_private(name):  # never ask anyone else about a private scope
-            return not_found(f"ipnpm: {name} is not in the index of its scope")
+            why = indexes.why_unusable(name)
+            return not_found(
+                f"ipnpm: {name}: {why}"
+                if why
+                else f"ipnpm: {name} is not in the index of its scope"
+            )
         return None
 
     def _host(self, name: str) -> str:

@@ -151,8 +151,16 @@ def _indexes(
     )
     files = IndexFiles(store.root, kubo=kubo, gateways=settings.gateways, offline=settings.offline)
     indexes = IndexSet([Index(ref, resolver, files, log) for ref in settings.indexes])
-    indexes.resolve_all()  # a bad, rolled-back or expired record fails here, before npm runs
+    indexes.resolve_all()  # an index that cannot be used is said here, once, before npm runs
     return indexes
+
+
+def _pin_roots(indexes: IndexSet, seeder: Seeder) -> None:
+    """Pinning on: keep a copy of each index this run resolved, for peers to read from."""
+    for index in indexes.indexes:
+        root = index.resolved_root
+        if root is not None:
+            seeder.pin(root, f"index {index.ref.name}")
 
 
 def _cid_resolver(indexes: IndexSet | None) -> Callable[[Want], str | None] | None:
@@ -205,9 +213,11 @@ def open_run(
         if upstream is not None:
             sources.append(UpstreamSource(upstream))
         seeder = None
-        if kubo_url and settings.seed:
+        if kubo_url and (settings.seed or settings.pin):
             seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log))
         indexes = _indexes(settings, store, kubo_url, log)
+        if indexes is not None and seeder is not None and settings.pin:
+            _pin_roots(indexes, seeder)
         yield RunContext(
             secret=secrets.token_urlsafe(32),
             config=config,
@@ -218,6 +228,7 @@ def open_run(
                 log,
                 on_new=seeder.seed if seeder else None,
                 resolve_cid=_cid_resolver(indexes),
+                seed_all=settings.pin,
             ),
             log=log,
             upstream=upstream,

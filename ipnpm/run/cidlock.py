@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.npm.cacache import content_path
 from ipnpm.npm.lockfile import LockedTarball, find_lockfile, read_lockfile
 from ipnpm.npm.loglevel import warn
-from ipnpm.store.objects import Store
+from ipnpm.store.objects import Store, StoredObject
 
 FILENAME = "ipnpm-lock.json"
 PROFILE = "unixfs-v1-2025"
@@ -131,7 +131,11 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 
 def _cid(
-    store: Store, npm_cache: Path | None, tarball: LockedTarball, integrity: str | None
+    store: Store,
+    npm_cache: Path | None,
+    tarball: LockedTarball,
+    integrity: str | None,
+    on_ingest: Callable[[StoredObject, str], None] | None,
 ) -> str | None:
     cid = store.cid_for(integrity)
     if cid is not None or npm_cache is None or not integrity:
@@ -150,11 +154,21 @@ def _cid(
         # npm's copy is unusable (corrupt, or removed meanwhile): the CID stays unknown and is
         # counted as missing, which the caller reports.
         return None
+    if on_ingest is not None:  # npm had it, so no peer got it from us yet: seed it
+        on_ingest(stored, tarball.spec)
     return stored.cid
 
 
-def update_cidlock(project: Path, store: Store, npm_cache: Path | None) -> int | None:
-    """Rewrite ipnpm-lock.json for the current lockfile; returns how many CIDs are missing."""
+def update_cidlock(
+    project: Path,
+    store: Store,
+    npm_cache: Path | None,
+    on_ingest: Callable[[StoredObject, str], None] | None = None,
+) -> int | None:
+    """Rewrite ipnpm-lock.json for the current lockfile; returns how many CIDs are missing.
+
+    ``on_ingest`` is told about each tarball taken from npm's cache into the store (seeding).
+    """
     path = find_lockfile(project)
     if path is None:
         return None
@@ -167,7 +181,7 @@ def update_cidlock(project: Path, store: Store, npm_cache: Path | None) -> int |
     missing = 0
     for tarball in lockfile.tarballs:
         integrity = tarball.integrity or store.integrity_for_spec(tarball.name, tarball.version)
-        cid = _cid(store, npm_cache, tarball, integrity) or previous.cid_for(
+        cid = _cid(store, npm_cache, tarball, integrity, on_ingest) or previous.cid_for(
             integrity, tarball.spec
         )
         if integrity and cid:

@@ -43,6 +43,18 @@ class Seeder:
         else:
             self.log.event("seeded", spec=spec, cid=stored.cid)
 
+    def pin(self, cid: str, what: str) -> None:
+        """Queue a recursive pin of ``cid`` (an index root: the client keeps a copy)."""
+        self._pool.submit(self._pin, cid, what)
+
+    def _pin(self, cid: str, what: str) -> None:
+        try:
+            self.client.call("pin/add", cid, options={"recursive": "true"}, read_timeout=300)
+        except (KuboError, requests.RequestException) as exc:
+            self.log.event("pin-failed", what=what, cid=cid, error=str(exc))
+            return
+        self.log.event("pinned", what=what, cid=cid)
+
     def wait(self) -> None:
         """Let queued adds finish (each is bounded by the client's timeouts)."""
         self._pool.shutdown(wait=True)

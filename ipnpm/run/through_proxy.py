@@ -68,7 +68,9 @@ def run_npm(
             )
         writes_lock = command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS
         if code == 0 and writes_lock and wants_cidlock(settings.cidlock, context):
-            update_cidlock(context.project, context.store, context.config.cache)
+            update_cidlock(
+                context.project, context.store, context.config.cache, context.fetcher.on_new
+            )
         say("notice", context.log.summary())
         for line in context.log.missing_report():
             say("error", line)

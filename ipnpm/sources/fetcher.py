@@ -37,12 +37,14 @@ class Fetcher:
         *,
         on_new: Callable[[StoredObject, str], None] | None = None,
         resolve_cid: Callable[[Want], str | None] | None = None,
+        seed_all: bool = False,
     ) -> None:
         self.store = store
         self.sources = sources
         self.log = log
         self.on_new = on_new  # told about content that came from outside IPFS (seeding)
         self.resolve_cid = resolve_cid  # finds a CID (indexes) when the want has none
+        self.seed_all = seed_all  # on_new for IPFS sources too (the client pins what it fetches)
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[Fetched]] = {}
 
@@ -118,7 +120,7 @@ class Fetcher:
                 failures.append(f"{source.name}: {exc}")
                 continue
             found = Fetched(stored, source.name)
-            if self.on_new is not None and not source.by_cid:
+            if self.on_new is not None and (self.seed_all or not source.by_cid):
                 self.on_new(stored, want.spec)
             break
         if found is None:

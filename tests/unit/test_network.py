@@ -153,7 +153,9 @@ def test_describe_connection_refused() -> None:
     url = f"http://127.0.0.1:{_free_port()}/pkg"
     with pytest.raises(requests.RequestException) as failure:
         session_for(NetworkSettings()).get(url, timeout=5)
-    assert describe_failure(failure.value, url) == f"upstream unreachable: {url}: connection refused"
+    assert (
+        describe_failure(failure.value, url) == f"upstream unreachable: {url}: connection refused"
+    )
 
 
 def test_describe_refused_proxy_names_the_setting(tmp_path: Path) -> None:
