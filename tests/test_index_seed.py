@@ -63,7 +63,7 @@ def test_npm_cache_tarballs_are_seeded_and_seed_fills_a_fresh_kubo(
         assert cid in _pinned(first)
     with kubo_node(tmp_path / "k2") as fresh:
         assert not _held(fresh, cid)
-        seeded = ipnpm_ok(npm_env, ["ipfs", "seed", "--ipnpm-store"], tmp_path, kubo_env(fresh))
+        seeded = ipnpm_ok(npm_env, ["ipfs", "seed", "--store"], tmp_path, kubo_env(fresh))
         assert "seeded" in seeded.stderr and "pinned" in seeded.stderr
         objects = [p.name for p in (npm_env.store_dir / "objects").glob("*/*")]
         assert objects and set(objects) <= _pinned(fresh)
