@@ -17,6 +17,7 @@ from ipnpm.errors import reason
 from ipnpm.proxy.packuments import Answer, Packuments, not_found
 from ipnpm.proxy.passthrough import forward
 from ipnpm.proxy.paths import packument_name, split_query, tarball_ref
+from ipnpm.proxy.readonly import host_allowed, refusal
 from ipnpm.proxy.tarballs import serve_tarball
 from ipnpm.run.context import RunContext
 
@@ -31,6 +32,10 @@ class Auth:
 
     required: bool = True
     refusal: str = "ipnpm: this proxy belongs to another run"  # the 401's message
+    # Serve mode: clients may only read (proxy/readonly.py); everything they send goes
+    # upstream with the operator's credentials.
+    read_only: bool = False
+    host_names: tuple[str, ...] = ()  # more Host names to answer to (a reverse proxy's)
 
 
 # Answers a whole ``/ipfs/…`` request itself (serve mode's trustless gateway). Asked before
@@ -50,6 +55,7 @@ class _Server(ThreadingHTTPServer):
     packuments: Packuments
     auth: Auth  # serve mode
     ipfs_route: IpfsRoute | None  # serve mode
+    bound_host: str  # the address asked for, as the Host check compares it
 
 
 _MAX_BODY = 512 * 1024 * 1024  # npm publish of a very large package; anything beyond is abuse
@@ -151,16 +157,29 @@ class _Handler(BaseHTTPRequestHandler):
             # 404 rather than 500: npm retries a 5xx for over a minute before it fails.
             self._send(not_found(f"ipnpm: internal error: {reason(exc)}"))
 
+    def _refuse(self, status: int, message: str) -> None:
+        # Refused before reading a byte of the body, and the connection is closed: a client
+        # that may not send it cannot make the proxy read or buffer anything.
+        self.close_connection = True
+        self.server.context.log.event("refused", method=self.command, status=status)
+        self._send(Answer(status, json.dumps({"error": message}).encode()))
+
     def _answer(self) -> None:
+        host = self.headers.get("Host")
+        port = self.server.server_address[1]
+        if not host_allowed(host, self.server.bound_host, port, self.server.auth.host_names):
+            # DNS rebinding: a web page whose name now points here sends its own name.
+            self._refuse(403, f"ipnpm: Host {str(host)[:100]!r} is not this server's address")
+            return
         if self.server.ipfs_route is not None and self.path.startswith("/ipfs/"):  # serve mode
             self.server.ipfs_route(self)
             return
         if self.server.auth.required and not self._authorized():
-            # Refused before reading a byte of the body, and the connection is closed: a
-            # client without the secret cannot make the proxy buffer anything.
-            self.close_connection = True
-            self.server.context.log.event("refused", method=self.command, status=401)
-            self._send(Answer(401, json.dumps({"error": self.server.auth.refusal}).encode()))
+            self._refuse(401, self.server.auth.refusal)
+            return
+        why = refusal(self.command, self.path) if self.server.auth.read_only else None
+        if why is not None:
+            self._refuse(403, why)
             return
         body = self._read_body()
         path, _query = split_query(self.path)
@@ -229,6 +248,7 @@ def registry_proxy(
     server.packuments = Packuments(context)
     server.auth = auth
     server.ipfs_route = ipfs_route
+    server.bound_host = host
     # shutdown() waits for the serve loop's next poll: 50 ms, not the default 0.5 s, at the end
     # of every run.
     thread = threading.Thread(
