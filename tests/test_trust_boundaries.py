@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import secrets
+import stat
+import time
 from pathlib import Path
 
 import requests
 
 from tests.support.bad_servers import recording_server
+from tests.support.kubo import KuboNode, kubo_node, new_swarm_key
 from tests.support.npm_env import NpmEnv, describe, make_project
+from tests.support.runlog import tarball_events
 from tests.support.verdaccio import Verdaccio
 from tests.test_serve import npm_client, running_server
 
@@ -96,3 +100,90 @@ def test_a_no_auth_server_answers_only_its_own_host(tmp_path: Path, verdaccio: V
     assert own.status_code == 200
     assert foreign.status_code == 403 and "attacker.test" in foreign.text
     assert probe.status_code == 403
+
+
+# -- private stays private --------------------------------------------------------------------
+
+PRIVATE = {"@acme/secret": "1.0.0", "ipnpm-fixture-a": "1.0.0"}
+
+
+def _pins(node: KuboNode) -> set[str]:
+    return set(node.rpc("pin/ls", type="recursive").json()["Keys"])
+
+
+def _store_cids(store: Path) -> dict[str, str]:
+    """spec -> CID of every tarball the last run obtained."""
+    return {e["spec"]: e["cid"] for e in tarball_events(store)}
+
+
+def test_private_tarballs_are_not_seeded_into_a_public_kubo(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path / "project", PRIVATE)
+    with kubo_node(tmp_path / "kubo") as node:
+        result = npm_env.run_ipnpm(["install"], project, env={"IPNPM_KUBO_API": node.api_url})
+        assert result.returncode == 0, describe(result)
+        cids = _store_cids(npm_env.store_dir)
+        time.sleep(0.5)  # seeding is asynchronous; it is done when ipnpm exits, but be fair
+        pins = _pins(node)
+    assert cids["ipnpm-fixture-a@1.0.0"] in pins  # the public one is seeded, as before
+    assert cids["@acme/secret@1.0.0"] not in pins
+    assert "1 private kept local" in result.stderr, describe(result)
+    assert (npm_env.store_dir / "private").is_dir()
+
+
+def test_private_tarballs_are_seeded_when_the_user_opts_in(npm_env: NpmEnv, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", PRIVATE)
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url, "IPNPM_SEED_PRIVATE": "@acme"}
+        result = npm_env.run_ipnpm(["install"], project, env=env)
+        assert result.returncode == 0, describe(result)
+        pins = _pins(node)
+    assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
+    assert "private kept local" not in result.stderr
+
+
+def test_private_tarballs_are_seeded_into_the_users_private_network_kubo(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """The user's own daemon (found through IPFS_PATH) has a swarm.key: only peers with the key
+    can reach it, so private tarballs may be seeded there."""
+    project = make_project(tmp_path / "project", PRIVATE)
+    with kubo_node(tmp_path / "kubo", swarm_key=new_swarm_key()) as node:
+        env = {"IPFS_PATH": str(node.ipfs_path), "LIBP2P_FORCE_PNET": "1"}
+        result = npm_env.run_ipnpm(["install"], project, env=env)
+        assert result.returncode == 0, describe(result)
+        pins = _pins(node)
+    assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
+    assert "private kept local" not in result.stderr
+
+
+def test_serve_gives_a_private_cid_only_with_its_token(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """Every CID of a private project is in its ipnpm-lock.json: knowing one must not be enough."""
+    project = make_project(tmp_path / "project", PRIVATE)
+    installed = npm_env.run_ipnpm(["install"], project, env={"IPNPM_KUBO_API": "off"})
+    assert installed.returncode == 0, describe(installed)
+    cids = _store_cids(npm_env.store_dir)
+    with running_server(npm_env, project) as server:
+        secret, public = cids["@acme/secret@1.0.0"], cids["ipnpm-fixture-a@1.0.0"]
+        anonymous = server.get(f"ipfs/{secret}?format=raw")
+        car = server.get(f"ipfs/{secret}?format=car")
+        with_token = server.get(
+            f"ipfs/{secret}?format=raw", headers={"Authorization": f"Bearer {server.token}"}
+        )
+        open_one = server.get(f"ipfs/{public}?format=raw")
+    assert anonymous.status_code == 401 and car.status_code == 401
+    assert with_token.status_code == 200
+    assert open_one.status_code == 200
+
+
+def test_the_store_is_its_owners_alone(npm_env: NpmEnv, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", PRIVATE)
+    env = {"IPNPM_KUBO_API": "off"}
+    result = npm_env.run_ipnpm(["install"], project, env=env)
+    assert result.returncode == 0, describe(result)
+    store = npm_env.store_dir  # made by the test before ipnpm ran: ipnpm leaves its mode alone
+    for path in store.rglob("*"):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if path.is_dir() or path.is_file():
+            assert mode & 0o077 == 0, f"{path} is {mode:o}"

@@ -7,8 +7,12 @@ token (``//HOST:PORT/:_authToken=…`` in the client's npmrc). The token lives i
 ``<store>/serve-token``, created 0600 on first start and kept across restarts so that clients
 keep working; it is never printed (stdout ends up in CI logs and journals): the announced npmrc
 line reads it from ``${IPNPM_SERVE_TOKEN}``. ``--no-auth`` drops the check, and is refused on a
-non-loopback address. ``/ipfs/…`` never needs the token: content-addressed data is public and
-every client verifies what it gets.
+non-loopback address. ``/ipfs/…`` needs the token only for private objects (fetched with a
+credential: ``Store.is_private``); with ``--no-auth`` nobody gets those. The rest is public:
+content-addressed, and every client verifies what it gets.
+
+Clients only read (proxy/readonly.py): with the operator's credentials attached upstream, a
+write would be the operator's.
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ def _serve(settings: Settings, options: ServeOptions) -> None:
     ):
         token = serve_token(session.store.root) if options.auth else None
         context = _server_context(session, token)
-        gateway = TrustlessGateway(context.store, context.log)
+        gateway = TrustlessGateway(context.store, context.log, token)
         try:
             url = stack.enter_context(
                 registry_proxy(

@@ -26,7 +26,7 @@ from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.overrides import apply_overrides
 from ipnpm.run.cidlock import FILENAME, CidLock, read_cidlock
 from ipnpm.run.context import RunContext
-from ipnpm.run.seeding import Seeder
+from ipnpm.run.seeding import PrivatePolicy, Seeder, swarm_key
 from ipnpm.settings import Settings
 from ipnpm.sources import Source, Want
 from ipnpm.sources.fetcher import Fetcher
@@ -169,7 +169,8 @@ def open_run(
             sources.append(UpstreamSource(upstream))
         seeder = None
         if kubo_url and settings.seed:
-            seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log))
+            policy = PrivatePolicy(settings.seed_private, swarm_key(kubo_url, env))
+            seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log, store, policy))
         indexes = _indexes(settings, store, kubo_url, log)
         yield RunContext(
             secret=secrets.token_urlsafe(32),

@@ -22,6 +22,9 @@ class Want:
     alt_urls: tuple[str, ...] = ()  # more upstream URLs to try when ``url`` has no such file
     optional: bool = False  # npm may skip it (optional dependency): a miss is no failure
     private: bool = False  # its scope is bound to an index: IPFS sources only, never upstream
+    # Private in the store (fetched with a credential, from a scope's own registry or a
+    # private index): never seeded unless the user opts in, never on a public route.
+    keep_local: bool = False
 
     @property
     def spec(self) -> str:

@@ -82,6 +82,11 @@ class Fetcher:
         if cid is None:
             return None
         path = self.store.verified_path(cid, integrity)
+        if path is None and self.store.object_path(cid).is_file():
+            # A good object, but not this request's content (its CID was paired with another
+            # package's integrity): a miss, and the object stays.
+            failures.append(f"store: {cid} is not the content {integrity} names")
+            return None
         if path is None:
             self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
             failures.append(f"store: the stored copy {cid} was corrupt and is quarantined")
@@ -108,6 +113,7 @@ class Fetcher:
                     expected=want.integrity,
                     source=source.name,
                     spec=(want.name, want.version),
+                    private=want.keep_local,
                 )
             except StoreError as exc:
                 # No other source can help when the store cannot be written (disk full).
