@@ -4,14 +4,18 @@ clients; private tarballs stay private; CIDs stay tied to integrity."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
+import shutil
 import stat
 import time
 from pathlib import Path
 
 import requests
 
+from ipnpm.store.objects import Store
 from tests.support.bad_servers import recording_server
 from tests.support.kubo import KuboNode, kubo_node, new_swarm_key
 from tests.support.npm_env import NpmEnv, describe, make_project
@@ -187,3 +191,49 @@ def test_the_store_is_its_owners_alone(npm_env: NpmEnv, tmp_path: Path) -> None:
         mode = stat.S_IMODE(path.lstat().st_mode)
         if path.is_dir() or path.is_file():
             assert mode & 0o077 == 0, f"{path} is {mode:o}"
+
+
+# -- CIDs stay tied to integrity -------------------------------------------------------------
+
+
+def test_a_poisoned_cidlock_entry_cannot_install_another_package(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """A lockfile entry without integrity used to take its CID from any ipnpm-lock.json entry
+    whose spec matched: a pull request pairing a's name with b's CID put b into
+    node_modules/ipnpm-fixture-a."""
+    project = make_project(
+        tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
+    )
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        installed = npm_env.run_ipnpm(["install"], project, env=env)
+        assert installed.returncode == 0, describe(installed)
+        lock_path, cid_path = project / "package-lock.json", project / "ipnpm-lock.json"
+        lock = json.loads(lock_path.read_text())
+        del lock["packages"]["node_modules/ipnpm-fixture-a"]["integrity"]
+        lock_path.write_text(json.dumps(lock, indent=2))
+        cidlock = json.loads(cid_path.read_text())
+        by_spec = {e["spec"]: (k, e) for k, e in cidlock["tarballs"].items()}
+        del cidlock["tarballs"][by_spec["ipnpm-fixture-a@1.0.0"][0]]
+        other = by_spec["ipnpm-fixture-c@2.0.0"][1]["cid"]
+        cidlock["tarballs"]["sha512-poison"] = {"cid": other, "spec": "ipnpm-fixture-a@1.0.0"}
+        cid_path.write_text(json.dumps(cidlock, indent=2))
+        for gone in (project / "node_modules", npm_env.cache_dir, npm_env.store_dir):
+            shutil.rmtree(gone)
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    assert result.returncode == 0, describe(result)
+    manifest = json.loads((project / "node_modules/ipnpm-fixture-a/package.json").read_text())
+    assert manifest["name"] == "ipnpm-fixture-a"
+
+
+def test_a_good_object_under_the_wrong_integrity_is_a_miss_not_corrupt(tmp_path: Path) -> None:
+    """Asked for integrity X with the CID of other, good bytes: the object must stay."""
+    store = Store(tmp_path / "store").open()
+    stored = store.ingest([b"package b"], expected=None, source="test")
+    wrong = "sha512-" + base64.b64encode(hashlib.sha512(b"package a").digest()).decode()
+    assert store.verified_path(stored.cid, wrong) is None
+    assert store.object_path(stored.cid).is_file()
+    assert store.verified_path(stored.cid) == store.object_path(stored.cid)

@@ -24,7 +24,7 @@ from ipnpm.npm.commands import LOCKFILE_COMMANDS
 from ipnpm.npm.config import project_root, read_npm_config
 from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.overrides import apply_overrides
-from ipnpm.run.cidlock import FILENAME, CidLock, read_cidlock
+from ipnpm.run.cidlock import FILENAME, CidLock, locked_host, read_cidlock
 from ipnpm.run.context import RunContext
 from ipnpm.run.seeding import PrivatePolicy, Seeder, swarm_key
 from ipnpm.settings import Settings
@@ -72,8 +72,8 @@ def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid
         for tarball in lockfile.tarballs
         if tarball.matches_platform()
         and not tarball.optional  # npm goes on without an optional package it cannot get
-        and not store.has(tarball.integrity, tarball.name, tarball.version)
-        and not (by_cid and cids and cids.cid_for(tarball.integrity, tarball.spec))
+        and not store.has(tarball.integrity, locked_host(tarball), tarball.name, tarball.version)
+        and not (by_cid and cids and cids.cid_for(tarball.integrity))
     ]
     if missing:
         shown = "\n  ".join(sorted(missing))

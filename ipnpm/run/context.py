@@ -52,15 +52,17 @@ class RunContext:
         """Everything known about one tarball: integrity (npm's header, the lockfile, the
         store), CID (ipnpm-lock.json) and the upstream URLs for ``path``."""
         locked = self.locked(name, version)
+        urls = self.tarball_urls(name, version, path)
         integrity = (
             integrity
             or (locked.integrity if locked else None)
-            or self.store.integrity_for_spec(name, version)
+            or self.store.integrity_for_spec(urlsplit(urls[0]).netloc, name, version)
         )
-        cid = self.cids.cid_for(integrity, f"{name}@{version}") if self.cids else None
+        # A CID is only ever used for the integrity it is recorded under: without one, no CID
+        # from ipnpm-lock.json (a poisoned entry could name any package's bytes).
+        cid = self.cids.cid_for(integrity) if self.cids else None
         if cid is None and integrity:
             cid = self.store.cid_for(integrity)
-        urls = self.tarball_urls(name, version, path)
         private = self.indexes is not None and self.indexes.is_private(name)
         return Want(
             name,

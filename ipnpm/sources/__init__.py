@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from ipnpm.errors import ExitCode, IpnpmError
 
@@ -29,6 +30,11 @@ class Want:
     @property
     def spec(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @property
+    def registry_host(self) -> str | None:
+        """``host:port`` of the registry the tarball comes from (what name@version means)."""
+        return urlsplit(self.url).netloc or None if self.url else None
 
 
 class SourceError(IpnpmError):

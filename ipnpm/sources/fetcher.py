@@ -75,7 +75,9 @@ class Fetcher:
                 self._inflight.pop(key, None)
 
     def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
-        integrity = want.integrity or self.store.integrity_for_spec(want.name, want.version)
+        integrity = want.integrity or self.store.integrity_for_spec(
+            want.registry_host, want.name, want.version
+        )
         cid = self.store.cid_for(integrity)
         if cid is None and want.cid and self.store.object_path(want.cid).is_file():
             cid = want.cid
@@ -112,7 +114,7 @@ class Fetcher:
                     chunks,
                     expected=want.integrity,
                     source=source.name,
-                    spec=(want.name, want.version),
+                    spec=_spec(want),
                     private=want.keep_local,
                 )
             except StoreError as exc:
@@ -146,3 +148,8 @@ class Fetcher:
             purpose=purpose,
         )
         return found
+
+
+def _spec(want: Want) -> tuple[str, str, str] | None:
+    host = want.registry_host
+    return (host, want.name, want.version) if host else None

@@ -5,7 +5,8 @@ concurrent ipnpm runs can share one store)::
 
     objects/<xy>/<cid>                  tarball bytes, addressed by their unixfs-v1-2025 CID
     integrity/<algo>/<hex[:2]>/<hex>    npm integrity -> CID
-    specs/<name>/<version>              name@version -> sha512 integrity (lockfiles without it)
+    specs/<host>/<name>/<version>       name@version on that registry -> sha512 integrity
+                                        (lockfiles without it; two registries may disagree)
     packuments/<host>/<name>.json       the last packument seen, for --offline
     private/<xy>/<cid>                  marks an object as private (never seeded, never public)
     quarantine/                         objects that failed verification
@@ -134,8 +135,8 @@ class Store:
         hexed = digest.hex()
         return self.root / "integrity" / algorithm / hexed[:2] / hexed
 
-    def _spec_path(self, name: str, version: str) -> Path:
-        return self.root / "specs" / _segment(name) / _segment(version)
+    def _spec_path(self, host: str, name: str, version: str) -> Path:
+        return self.root / "specs" / _segment(host) / _segment(name) / _segment(version)
 
     def packument_path(self, host: str, name: str) -> Path:
         return self.root / "packuments" / _segment(host) / f"{_segment(name)}.json"
@@ -218,13 +219,17 @@ class Store:
                     return cid
         return None
 
-    def integrity_for_spec(self, name: str, version: str) -> str | None:
+    def integrity_for_spec(self, host: str | None, name: str, version: str) -> str | None:
+        """The integrity of name@version as fetched from the registry at ``host`` (host:port);
+        ``None`` for an unknown host: another registry's package of that name is another."""
+        if not host:
+            return None
         with contextlib.suppress(OSError):
-            return self._spec_path(name, version).read_text().strip() or None
+            return self._spec_path(host, name, version).read_text().strip() or None
         return None
 
-    def has(self, integrity: str | None, name: str, version: str) -> bool:
-        return self.cid_for(integrity or self.integrity_for_spec(name, version)) is not None
+    def has(self, integrity: str | None, host: str | None, name: str, version: str) -> bool:
+        return self.cid_for(integrity or self.integrity_for_spec(host, name, version)) is not None
 
     # -- ingest -----------------------------------------------------------------------------
 
@@ -234,7 +239,7 @@ class Store:
         *,
         expected: str | None,
         source: str,
-        spec: tuple[str, str] | None = None,
+        spec: tuple[str, str, str] | None = None,  # (registry host, name, version)
         expected_cid: str | None = None,
         private: bool = False,
     ) -> StoredObject:
