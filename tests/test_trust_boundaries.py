@@ -7,14 +7,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import stat
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
+from ipnpm.errors import StoreError
 from ipnpm.store.objects import Store
 from tests.support.bad_servers import recording_server
 from tests.support.kubo import KuboNode, kubo_node, new_swarm_key
@@ -237,3 +240,39 @@ def test_a_good_object_under_the_wrong_integrity_is_a_miss_not_corrupt(tmp_path:
     assert store.verified_path(stored.cid, wrong) is None
     assert store.object_path(stored.cid).is_file()
     assert store.verified_path(stored.cid) == store.object_path(stored.cid)
+
+
+# -- the store: its own files only, never through a link -------------------------------------
+
+
+def test_store_verify_skips_and_reports_what_is_not_a_regular_file(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """A FIFO in objects/ used to hang `store verify` forever."""
+    store = Store(npm_env.store_dir).open()
+    good = store.ingest([b"a tarball"], expected=None, source="test")
+    fifo = store.object_path("bafkreifakefifo").parent / "bafkreifakefifo"
+    fifo.parent.mkdir(mode=0o700, exist_ok=True)
+    os.mkfifo(fifo)
+    link = good.path.parent / "bafkreifakelink"
+    link.symlink_to("/etc/passwd")
+    result = npm_env.run_ipnpm(["ipfs", "store", "verify"], tmp_path)
+    assert result.returncode == 7, describe(result)
+    assert "bafkreifakefifo: skipped" in result.stderr and "a FIFO" in result.stderr
+    assert "bafkreifakelink: skipped" in result.stderr and "symbolic link" in result.stderr
+    assert "3 objects checked, 2 bad" in result.stdout
+    assert fifo.exists() and good.path.is_file()
+
+
+def test_no_write_follows_a_symlinked_shard_out_of_the_store(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store").open()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    data = b"bytes that must stay in the store"
+    cid = store.ingest([data], expected=None, source="test").cid
+    shard = store.object_path(cid).parent
+    shutil.rmtree(shard)
+    shard.symlink_to(outside)
+    with pytest.raises(StoreError, match="symbolic link"):
+        Store(tmp_path / "store").open().ingest([data], expected=None, source="test")
+    assert list(outside.iterdir()) == []
