@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -276,3 +277,60 @@ def test_no_write_follows_a_symlinked_shard_out_of_the_store(tmp_path: Path) -> 
     with pytest.raises(StoreError, match="symbolic link"):
         Store(tmp_path / "store").open().ingest([data], expected=None, source="test")
     assert list(outside.iterdir()) == []
+
+
+# -- a second local user ------------------------------------------------------------------------
+
+OTHER_USER = "ipnpm-other"
+# Run by the second user while npm runs: read a stored object and the run's userconfig (which
+# holds the per-run secret), then ask the proxy for a packument with whatever it could read.
+_PROBE = r"""
+import os, sys, urllib.request
+store, userconfig, registry = sys.argv[1:4]
+def attempt(what, action):
+    try:
+        action()
+        print(what, "READ")
+    except OSError as exc:
+        print(what, "refused", type(exc).__name__)
+attempt("objects", lambda: os.listdir(os.path.join(store, "objects")))
+attempt("userconfig", lambda: open(userconfig).read())
+try:
+    urllib.request.urlopen(registry + "ipnpm-fixture-a", timeout=10)
+    print("proxy READ")
+except urllib.error.HTTPError as exc:
+    print("proxy", exc.code)
+"""
+
+
+def _other_user() -> str:
+    if subprocess.run(["id", OTHER_USER], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", OTHER_USER], check=True)
+    return OTHER_USER
+
+
+def test_a_second_local_user_can_read_neither_the_store_nor_use_the_proxy(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    other = _other_user()
+    for directory in (tmp_path, *tmp_path.parents):  # pytest's tmp dirs are 0700: open them
+        if directory != Path("/"):
+            directory.chmod(directory.stat().st_mode | 0o055)
+    npm_env.store_dir.chmod(0o755)  # as an older ipnpm left it
+    probe = tmp_path / "probe.py"
+    probe.write_text(_PROBE)
+    probe.chmod(0o644)
+    project = make_project(tmp_path / "project", PRIVATE)
+    assert npm_env.run_ipnpm(["install"], project, env={"IPNPM_KUBO_API": "off"}).returncode == 0
+    script = (
+        "const r=require('child_process').spawnSync('runuser',['-u',process.argv[1],'--',"
+        "'python3',process.argv[2],process.argv[3],process.env.npm_config_userconfig,"
+        "process.env.npm_config_registry]);process.stdout.write(r.stdout);"
+        "process.stdout.write(r.stderr)"
+    )
+    argv = ["exec", "--", "node", "-e", script, other, str(probe), str(npm_env.store_dir)]
+    result = npm_env.run_ipnpm(argv, project, env={"IPNPM_KUBO_API": "off"})
+    assert result.returncode == 0, describe(result)
+    assert "objects refused PermissionError" in result.stdout, describe(result)
+    assert "userconfig refused PermissionError" in result.stdout, describe(result)
+    assert "proxy 401" in result.stdout, describe(result)
