@@ -5,14 +5,17 @@ clients; private tarballs stay private; CIDs stay tied to integrity."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import secrets
 import shutil
+import socket
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -334,3 +337,83 @@ def test_a_second_local_user_can_read_neither_the_store_nor_use_the_proxy(
     assert "objects refused PermissionError" in result.stdout, describe(result)
     assert "userconfig refused PermissionError" in result.stdout, describe(result)
     assert "proxy 401" in result.stdout, describe(result)
+
+
+# -- the proxy's own limits ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _proxy(npm_env: NpmEnv, project: Path) -> Iterator[tuple[str, int, str]]:
+    """An in-process ephemeral proxy: (host, port, secret)."""
+    from ipnpm.proxy.server import registry_proxy
+    from ipnpm.run.assemble import open_run
+    from ipnpm.settings import resolve
+
+    env = npm_env.env(IPNPM_KUBO_API="off", IPNPM_SEED="0")
+    npm = shutil.which("npm", path=env["PATH"])
+    assert npm is not None
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with (
+            open_run(resolve(env=env, cwd=project), npm, project, command="install") as context,
+            registry_proxy(context) as url,
+        ):
+            host, port = url.split("//", 1)[1].rstrip("/").split(":")
+            yield host, int(port), context.secret
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_a_slowloris_client_is_cut_after_the_request_time(
+    npm_env: NpmEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idle timeout restarted with every byte: one header byte a second held a thread
+    for ever."""
+    monkeypatch.setattr("ipnpm.proxy.server.REQUEST_TIME", 2.0)
+    project = make_project(tmp_path / "project", {})
+    with (
+        _proxy(npm_env, project) as (host, port, _secret),
+        socket.create_connection((host, port)) as slow,
+    ):
+        slow.sendall(f"GET /ipnpm-fixture-a HTTP/1.1\r\nHost: {host}:{port}\r\nX-Slow: ".encode())
+        began = time.monotonic()
+        cut = False
+        while time.monotonic() - began < 15:
+            try:
+                slow.sendall(b"x")
+                slow.settimeout(1.0)
+                if slow.recv(1) == b"":
+                    cut = True
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                cut = True
+                break
+        assert cut and time.monotonic() - began < 6
+
+
+def test_connections_past_the_cap_are_closed_at_once(
+    npm_env: NpmEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ipnpm.proxy.server.MAX_CONNECTIONS", 4)
+    project = make_project(tmp_path / "project", {})
+    with _proxy(npm_env, project) as (host, port, secret):
+        held = [socket.create_connection((host, port)) for _ in range(4)]
+        try:
+            time.sleep(0.3)
+            with socket.create_connection((host, port), timeout=5) as extra:
+                assert extra.recv(1) == b""  # closed without a thread
+        finally:
+            for connection in held:
+                connection.close()
+        time.sleep(0.3)
+        answer = requests.get(
+            f"http://{host}:{port}/ipnpm-fixture-a",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200  # the slots came back

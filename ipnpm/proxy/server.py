@@ -7,7 +7,9 @@ import hmac
 import json
 import logging
 import shutil
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +47,43 @@ _PER_RUN_SECRET = Auth()
 # -- end of serve-mode hooks ------------------------------------------------------------------
 
 
+MAX_CONNECTIONS = 256  # threads: npm opens 15 sockets per run, a team server's clients more
+REQUEST_TIME = 120.0  # seconds to send a whole request: a byte now and then does not extend it
+
+
+class _Deadlines:
+    """When each connection's current request must have arrived whole; one reaper thread cuts
+    the connections past theirs (a slowloris client resets an idle timeout with every byte)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: dict[socket.socket, float] = {}
+        self._stop = threading.Event()
+        threading.Thread(target=self._reap, name="ipnpm-reaper", daemon=True).start()
+
+    def set(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._due[connection] = time.monotonic() + REQUEST_TIME
+
+    def clear(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(connection, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _reap(self) -> None:
+        while not self._stop.wait(1.0):
+            now = time.monotonic()
+            with self._lock:
+                late = [c for c, due in self._due.items() if due < now]
+                for connection in late:
+                    del self._due[connection]
+            for connection in late:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a stuck client connection must not keep ipnpm alive
     # A restart (serve mode) must not wait a minute for the TIME_WAITs of closed keep-alive
@@ -56,6 +95,23 @@ class _Server(ThreadingHTTPServer):
     auth: Auth  # serve mode
     ipfs_route: IpfsRoute | None  # serve mode
     bound_host: str  # the address asked for, as the Host check compares it
+    deadlines: _Deadlines
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Past the cap a connection is closed at once: npm retries it, and a flood of idle
+        # connections cannot make the proxy start a thread for each.
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.deadlines.clear(request)
+            self.slots.release()
 
 
 _MAX_BODY = 512 * 1024 * 1024  # npm publish of a very large package; anything beyond is abuse
@@ -74,6 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("proxy: " + format, *args)
+
+    def handle_one_request(self) -> None:
+        self.server.deadlines.set(self.connection)  # the request line, headers and body
+        super().handle_one_request()
 
     def _authorized(self) -> bool:
         # npm sends the per-run secret on every request (npm_config_//127.0.0.1:PORT/:_authToken)
@@ -172,6 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(403, f"ipnpm: Host {str(host)[:100]!r} is not this server's address")
             return
         if self.server.ipfs_route is not None and self.path.startswith("/ipfs/"):  # serve mode
+            self.server.deadlines.clear(self.connection)  # GET/HEAD only: the request is in
             self.server.ipfs_route(self)
             return
         if self.server.auth.required and not self._authorized():
@@ -182,6 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(403, why)
             return
         body = self._read_body()
+        self.server.deadlines.clear(self.connection)  # all in: answering may take its time
         path, _query = split_query(self.path)
         if self.command in ("GET", "HEAD"):
             ref = tarball_ref(path)
@@ -249,6 +311,8 @@ def registry_proxy(
     server.auth = auth
     server.ipfs_route = ipfs_route
     server.bound_host = host
+    server.deadlines = _Deadlines()
+    server.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
     # shutdown() waits for the serve loop's next poll: 50 ms, not the default 0.5 s, at the end
     # of every run.
     thread = threading.Thread(
@@ -260,4 +324,5 @@ def registry_proxy(
     finally:
         server.shutdown()
         server.server_close()
+        server.deadlines.stop()
         thread.join(timeout=5)
