@@ -6,7 +6,7 @@
 _ipnpm_options() { # $1: node ("" = ipnpm, "ipfs store") -> its option names
     REPLY=
     case $1 in
-        '') REPLY='--ipnpm-store --ipnpm-kubo --ipnpm-gateway --ipnpm-index --ipnpm-seed --ipnpm-no-seed --ipnpm-jobs --ipnpm-npm --ipnpm-cidlock --ipnpm-offline --ipnpm-debug' ;;
+        '') REPLY='--ipnpm-store --ipnpm-kubo --ipnpm-gateway --ipnpm-index --ipnpm-seed --ipnpm-no-seed --ipnpm-seed-private --ipnpm-pin --ipnpm-jobs --ipnpm-npm --ipnpm-cidlock --ipnpm-offline --ipnpm-debug' ;;
         'ipfs') REPLY='--version -h --help' ;;
         'ipfs cid') REPLY='-h --help' ;;
         'ipfs config') REPLY='--json -h --help' ;;
@@ -19,7 +19,7 @@ _ipnpm_options() { # $1: node ("" = ipnpm, "ipfs store") -> its option names
         'ipfs index resolve') REPLY='-h --help' ;;
         'ipfs index sync') REPLY='--key --limit -h --help' ;;
         'ipfs seed') REPLY='--store -h --help' ;;
-        'ipfs serve') REPLY='--host --port --no-auth -h --help' ;;
+        'ipfs serve') REPLY='--host --port --no-auth --allow-writes-as-operator --allow-host -h --help' ;;
         'ipfs store') REPLY='-h --help' ;;
         'ipfs store verify') REPLY='-h --help' ;;
     esac
@@ -39,7 +39,7 @@ _ipnpm_value() { # $1: node, $2: option -> flag, none, dir, file or 'words A B'
     case $1/$2 in
         '/--ipnpm-store') REPLY='dir' ;;
         '/--ipnpm-kubo') REPLY='words auto off' ;;
-        '/--ipnpm-gateway'|'/--ipnpm-index'|'/--ipnpm-jobs'|'ipfs index add/--key'|'ipfs index publish/--key'|'ipfs index publish/--lifetime'|'ipfs index publish/--ttl'|'ipfs index republish/--lifetime'|'ipfs index republish/--ttl'|'ipfs index sync/--key'|'ipfs index sync/--limit'|'ipfs serve/--host'|'ipfs serve/--port') REPLY='none' ;;
+        '/--ipnpm-gateway'|'/--ipnpm-index'|'/--ipnpm-seed-private'|'/--ipnpm-jobs'|'ipfs index add/--key'|'ipfs index publish/--key'|'ipfs index publish/--lifetime'|'ipfs index publish/--ttl'|'ipfs index republish/--lifetime'|'ipfs index republish/--ttl'|'ipfs index sync/--key'|'ipfs index sync/--limit'|'ipfs serve/--host'|'ipfs serve/--port'|'ipfs serve/--allow-host') REPLY='none' ;;
         '/--ipnpm-npm') REPLY='file' ;;
         '/--ipnpm-cidlock') REPLY='words auto yes no' ;;
         *) REPLY=flag ;;

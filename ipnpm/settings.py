@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ipnpm.errors import UsageError
 from ipnpm.index import IndexRef
@@ -22,10 +23,17 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
-# The keys a config file may set (both kinds); every other key is warned about.
-KNOWN_KEYS = ("store", "kubo", "gateways", "seed", "jobs", "indexes", "cidlock", "pin")
-# Keys only the user may set: a project must not make a machine keep (pin) content.
-_USER_ONLY = frozenset({"pin"})
+# The keys a config file may set; every other key is warned about.
+KNOWN_KEYS = (
+    "store", "kubo", "gateways", "seed", "seed_private", "jobs", "indexes", "cidlock", "pin",
+)  # fmt: skip
+# What a project file (package.json, reviewed with a pull request but written by whoever
+# opened it) may set: read-only sources whose every byte is verified, and how many at once.
+# Never a place ipnpm writes to or uploads to (a Kubo receives seeded tarballs, private ones
+# included; the store is written; seeding decides what leaves the machine): a hostile pull
+# request naming its own "kubo" would otherwise receive the user's private tarballs.
+# (pin is the user's alone too: a project must not make a machine keep content.)
+PROJECT_KEYS = ("gateways", "indexes", "jobs", "cidlock")
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,16 @@ def _load(kind: str, path: Path, section: str | None) -> ConfigFile | None:
             f"ipnpm: warning: unknown key {key!r} in {path} (known: {', '.join(KNOWN_KEYS)})",
             file=sys.stderr,
         )
-    return ConfigFile(kind, path, {k: v for k, v in values.items() if k in KNOWN_KEYS})
+    allowed = PROJECT_KEYS if kind == "project" else KNOWN_KEYS
+    for key in sorted(set(values) & set(KNOWN_KEYS) - set(allowed)):
+        flag = "--ipnpm-" + _FLAGS.get(key, key).replace("_", "-")
+        print(
+            f"ipnpm: warning: {path}: ignoring {key!r}: a project file may only name "
+            f"read-only sources ({', '.join(PROJECT_KEYS)}), never where ipnpm writes or "
+            f"uploads; set {key} in your own config file, {_KEYS[key][0]} or {flag}",
+            file=sys.stderr,
+        )
+    return ConfigFile(kind, path, {k: v for k, v in values.items() if k in allowed})
 
 
 def project_file(cwd: Path) -> ConfigFile | None:
@@ -90,6 +107,9 @@ class Settings:
     gateways: tuple[str, ...] = ()
     seed: bool = True  # add tarballs fetched from the upstream to Kubo, pinned
     pin: bool = False  # pin in Kubo everything fetched (any source) and each index root
+    # Scopes whose private tarballs may be seeded too ("*": every private tarball). Private:
+    # fetched with a credential, from a scope's own registry, or from a private index.
+    seed_private: tuple[str, ...] = ()
     jobs: int = field(default_factory=default_jobs)  # parallel prefetch workers
     indexes: tuple[IndexRef, ...] = ()
     # ipnpm-lock.json: "auto" keeps one a project has and creates it when an IPFS source or
@@ -125,7 +145,13 @@ def parse_bool(name: str, value: object) -> bool:
 
 def _http_url(name: str, value: object) -> str:
     text = str(value)
-    if not text.startswith(("http://", "https://")):
+    try:
+        parts = urlsplit(text)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # raises on a port that is not a number in range
+    except ValueError:
+        valid = False  # "http://[::1" and its kind: a URL nobody could connect to
+    if not valid:
         raise UsageError(
             f"{name} {text!r} is not an http(s) URL",
             hint=f"give {name} as http://HOST:PORT (use 127.0.0.1, not localhost, for Kubo)",
@@ -154,6 +180,19 @@ def _items(value: object) -> list[object]:
 
 def _gateways(name: str, value: object) -> tuple[str, ...]:
     return tuple(_http_url(name, item) for item in _items(value))
+
+
+def _scopes(name: str, value: object) -> tuple[str, ...]:
+    """``1``/``true`` (every private tarball), ``0``/``false`` (none), or ``@a,@b``."""
+    if isinstance(value, bool) or str(value).strip().lower() in _TRUE | _FALSE:
+        return ("*",) if parse_bool(name, value) else ()
+    scopes = tuple(str(item) for item in _items(value))
+    if any(s != "*" and (not s.startswith("@") or "/" in s or len(s) < 2) for s in scopes):
+        raise UsageError(
+            f"{name}: {value!r} is not a list of scopes",
+            hint=f"give {name} as 1 (every private scope), 0, or scopes: @acme,@corp",
+        )
+    return scopes
 
 
 def _index(name: str, item: object) -> IndexRef:
@@ -190,7 +229,7 @@ def _text(_name: str, value: object) -> str:
     return str(value)
 
 
-# key -> (environment variable, parser, settable in a config file)
+# key -> (environment variable, parser, settable in a config file: PROJECT_KEYS in either)
 _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
     "store": ("IPNPM_STORE", _store, True),
     "offline": ("IPNPM_OFFLINE", parse_bool, False),
@@ -201,15 +240,16 @@ _KEYS: dict[str, tuple[str, Callable[[str, object], Any], bool]] = {
     "kubo": ("IPNPM_KUBO_API", _kubo, True),
     "gateways": ("IPNPM_GATEWAYS", _gateways, True),
     "seed": ("IPNPM_SEED", parse_bool, True),
+    "seed_private": ("IPNPM_SEED_PRIVATE", _scopes, True),
     "jobs": ("IPNPM_JOBS", _jobs, True),
     "indexes": ("IPNPM_INDEXES", _indexes, True),
     "cidlock": ("IPNPM_CIDLOCK", _cidlock, True),
-    "pin": ("IPNPM_PIN", parse_bool, True),  # user config only: see _USER_ONLY
+    "pin": ("IPNPM_PIN", parse_bool, True),  # user config only: not in PROJECT_KEYS
 }
 
 
 # Settings keys whose command-line option has another name (one value per option).
-_FLAGS = {"gateways": "gateway", "indexes": "index"}
+_FLAGS = {"gateways": "gateway", "indexes": "index", "seed_private": "seed-private"}
 
 
 def _defaults(env: Mapping[str, str]) -> dict[str, Any]:
@@ -235,7 +275,7 @@ def _given(value: object) -> bool:
 
 
 def _file_with(files: tuple[ConfigFile, ...], key: str) -> ConfigFile | None:
-    allowed = [f for f in files if key not in _USER_ONLY or f.kind == "user"]
+    allowed = [f for f in files if key in PROJECT_KEYS or f.kind == "user"]
     return next((f for f in allowed if key in f.values), None)
 
 
@@ -259,7 +299,9 @@ def resolve(
         if _given(cli.get(key)):
             flag = f"--ipnpm-{_FLAGS.get(key, key)}"
             values[key], origins[key] = _parse(parse, flag, cli[key]), "command line"
-        elif environ.get(variable, "") != "" or (variable in environ and parse is parse_bool):
+        elif environ.get(variable, "") != "" or (
+            variable in environ and parse in (parse_bool, _scopes)
+        ):
             values[key] = _parse(parse, variable, environ[variable])
             origins[key] = f"environment ({variable})"
         elif in_files and (found := _file_with(files, key)):

@@ -268,7 +268,7 @@ def test_corrupt_content_is_never_published(
     assert not [path for path in (store.root / "objects").rglob("*") if path.is_file()]
     assert not list((store.root / "tmp").iterdir())
     assert store.cid_for(want.integrity) is None
-    assert store.integrity_for_spec(want.name, want.version) is None
+    assert store.integrity_for_spec(want.registry_host, want.name, want.version) is None
 
 
 @pytest.mark.parametrize("after_headers", [False, True], ids=["silent", "stalls-after-headers"])

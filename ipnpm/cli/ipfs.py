@@ -231,8 +231,28 @@ def verify(settings: Settings) -> int:
 @click.option(
     "--no-auth", is_flag=True, help="Serve the registry without the token (loopback hosts only)."
 )
+@click.option(
+    "--allow-writes-as-operator",
+    is_flag=True,
+    help="Pass clients' publish, token and account requests upstream with YOUR credentials "
+    "(default: refused with 403; clients may only read).",
+)
+@click.option(
+    "--allow-host",
+    "host_names",
+    metavar="NAME",
+    multiple=True,
+    help="Answer requests whose Host is NAME (e.g. a reverse proxy's); repeatable.",
+)
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int, no_auth: bool) -> int:
+def serve(  # noqa: PLR0917 - click passes one argument per option
+    settings: Settings,
+    host: str,
+    port: int,
+    no_auth: bool,
+    allow_writes_as_operator: bool,
+    host_names: tuple[str, ...],
+) -> int:
     """Run the verifying registry proxy until stopped (Ctrl-C: exit 130; SIGTERM: exit 0),
     for a team or a CI fleet, plus a trustless gateway (GET /ipfs/CID?format=raw|car) over
     the store that needs no token, for `ipnpm --ipnpm-gateway=URL`.
@@ -252,4 +272,11 @@ def serve(settings: Settings, host: str, port: int, no_auth: bool) -> int:
     from ipnpm.commands.serve import ServeOptions
     from ipnpm.commands.serve import serve as run_server
 
-    return run_server(settings, ServeOptions(host=host, port=port, auth=not no_auth))
+    options = ServeOptions(
+        host=host,
+        port=port,
+        auth=not no_auth,
+        allow_writes=allow_writes_as_operator,
+        host_names=host_names,
+    )
+    return run_server(settings, options)

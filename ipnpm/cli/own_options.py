@@ -36,6 +36,8 @@ OPTIONS: tuple[OwnOption, ...] = (
     OwnOption("index", "indexes", "none", "registry index [@SCOPE=]NAME (repeatable)", True),
     OwnOption("seed", "seed", "flag", "add upstream tarballs to Kubo, pinned (default)"),
     OwnOption("no-seed", "seed", "flag", "do not add upstream tarballs to Kubo", sets=False),
+    OwnOption("seed-private", "seed_private", "none", "seed private tarballs too: * or @scope,…"),
+    OwnOption("pin", "pin", "flag", "pin in Kubo everything fetched, and index roots"),
     OwnOption("jobs", "jobs", "none", "parallel prefetch downloads"),
     OwnOption("npm", "npm", "file", "the npm executable to run"),
     OwnOption("cidlock", "cidlock", "words auto yes no", "keep ipnpm-lock.json (default auto)"),

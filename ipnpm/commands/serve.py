@@ -7,8 +7,12 @@ token (``//HOST:PORT/:_authToken=…`` in the client's npmrc). The token lives i
 ``<store>/serve-token``, created 0600 on first start and kept across restarts so that clients
 keep working; it is never printed (stdout ends up in CI logs and journals): the announced npmrc
 line reads it from ``${IPNPM_SERVE_TOKEN}``. ``--no-auth`` drops the check, and is refused on a
-non-loopback address. ``/ipfs/…`` never needs the token: content-addressed data is public and
-every client verifies what it gets.
+non-loopback address. ``/ipfs/…`` needs the token only for private objects (fetched with a
+credential: ``Store.is_private``); with ``--no-auth`` nobody gets those. The rest is public:
+content-addressed, and every client verifies what it gets.
+
+Clients only read (proxy/readonly.py): with the operator's credentials attached upstream, a
+write would be the operator's.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 0  # 0: a free port, announced on the first line of stdout
     auth: bool = True
+    # Pass clients' writes (publish, tokens, whoami…) upstream as the operator: off, since a
+    # token holder would otherwise act as the operator on every upstream registry.
+    allow_writes: bool = False
+    host_names: tuple[str, ...] = ()  # Host names to answer to besides the bound address
 
 
 class _Stopped(BaseException):
@@ -60,6 +68,11 @@ class _Stopped(BaseException):
 
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until SIGINT (exit 130), SIGTERM or SIGHUP (exit 0)."""
+    if not options.host.strip():
+        raise UsageError(
+            "--host '' would listen on every interface",
+            hint="name the address: --host 127.0.0.1, or --host 0.0.0.0 to mean every one",
+        )
     if not options.auth and not is_loopback(options.host):
         raise UsageError(
             f"--no-auth on {options.host} would lend your registry credentials to the network",
@@ -85,11 +98,15 @@ def _serve(settings: Settings, options: ServeOptions) -> None:
     ):
         token = serve_token(session.store.root) if options.auth else None
         context = _server_context(session, token)
-        gateway = TrustlessGateway(context.store, context.log)
+        gateway = TrustlessGateway(context.store, context.log, token)
         try:
             url = stack.enter_context(
                 registry_proxy(
-                    context, options.host, options.port, auth=_auth(token), ipfs_route=gateway
+                    context,
+                    options.host,
+                    options.port,
+                    auth=_auth(token, options),
+                    ipfs_route=gateway,
                 )
             )
         except OSError as exc:
@@ -113,10 +130,13 @@ def _server_context(session: RunContext, token: str | None) -> RunContext:
     )
 
 
-def _auth(token: str | None) -> Auth:
-    if token is None:
-        return Auth(required=False)
-    return Auth(refusal="ipnpm ipfs serve: this registry needs its token (ask its operator)")
+def _auth(token: str | None, options: ServeOptions) -> Auth:
+    return Auth(
+        required=token is not None,
+        refusal="ipnpm ipfs serve: this registry needs its token (ask its operator)",
+        read_only=not options.allow_writes,
+        host_names=options.host_names,
+    )
 
 
 def serve_token(store_root: Path) -> str:

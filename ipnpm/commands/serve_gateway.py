@@ -11,10 +11,15 @@ page cache holds the bytes, so memory stays flat however many files are served.
 
 Nothing unverified goes out: a leaf that does not hash to its CID is never sent, and
 ``Store.verified_path`` then re-hashes the whole object and quarantines it.
+
+Nothing private goes out to anyone without the server's token: a block of a file the store
+marks private (fetched with a credential, see ``Store.mark_private``) answers 401 then, so
+knowing a CID from someone's ``ipnpm-lock.json`` is not enough to read a private package.
 """
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -92,6 +97,7 @@ class StoreBlocks:
         self._nodes: dict[Cid, bytes] = {}
         self._leaves: dict[Cid, Leaf] = {}
         self._indexed: set[Cid] = set()  # roots of the multi-block files in the maps
+        self._node_roots: dict[Cid, Cid] = {}  # dag-pb node -> the file it was indexed for
         self._next_scan = 0.0
 
     def block(self, cid: Cid) -> bytes | None:
@@ -158,8 +164,19 @@ class StoreBlocks:
             with self._lock:
                 self._nodes.update(nodes)
                 self._leaves.update(leaves)
+                for node in nodes:
+                    self._node_roots.setdefault(node, root)
                 self._indexed.add(root)
             return True
+
+    def is_private(self, cid: Cid) -> bool:
+        """Whether ``cid`` is (a block of) a file the store marks private."""
+        found = self.locate(cid)
+        if found is None:
+            return False
+        with self._lock:
+            root = found.root if isinstance(found, Leaf) else self._node_roots.get(cid, cid)
+        return self._store.is_private(str(root))
 
     def _rescan(self) -> bool:
         """Index stored multi-block files not seen yet (a client may ask for a leaf before its
@@ -336,9 +353,16 @@ def _not_modified(handler: BaseHTTPRequestHandler, etag: str) -> bool:
 class TrustlessGateway:
     """The ``ipfs_route`` of ``registry_proxy`` in serve mode: answers ``/ipfs/…`` requests."""
 
-    def __init__(self, store: Store, log: RunLog) -> None:
+    def __init__(self, store: Store, log: RunLog, token: str | None = None) -> None:
         self.blocks = StoreBlocks(store)
         self.log = log
+        self._token = token  # the serve token: what private blocks need; None: no one gets them
+
+    def _may_read(self, handler: BaseHTTPRequestHandler, cid: Cid) -> bool:
+        if not self.blocks.is_private(cid.to_v1()):
+            return True
+        sent = handler.headers.get("Authorization", "")
+        return self._token is not None and hmac.compare_digest(sent, f"Bearer {self._token}")
 
     def __call__(self, handler: BaseHTTPRequestHandler) -> None:
         ask: Ask | None = None
@@ -346,6 +370,8 @@ class TrustlessGateway:
             if handler.command not in ("GET", "HEAD"):
                 raise Refused(405, "a trustless gateway answers GET and HEAD only")
             ask = parse_request(handler.path, handler.headers.get("Accept", ""))
+            if not self._may_read(handler, ask.cid):
+                raise Refused(401, f"{ask.cid} is private here: send the server's token")
             status = self._car(handler, ask) if ask.car else self._raw(handler, ask)
         except Refused as refused:
             _send_error(handler, refused)

@@ -15,6 +15,7 @@ def verify_store(settings: Settings) -> int:
     store = Store(settings.store).open()
     checked, problems = store.verify_all()
     for problem in problems:
-        click.echo(f"bad object {problem.cid}: {problem.reason} (quarantined)", err=True)
+        done = " (quarantined)" if problem.quarantined else ""
+        click.echo(f"bad object {problem.cid}: {problem.reason}{done}", err=True)
     click.echo(f"ipnpm: {checked} objects checked, {len(problems)} bad, store {settings.store}")
     return int(ExitCode.INTEGRITY) if problems else int(ExitCode.OK)

@@ -7,7 +7,9 @@ import hmac
 import json
 import logging
 import shutil
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +19,7 @@ from ipnpm.errors import reason
 from ipnpm.proxy.packuments import Answer, Packuments, not_found
 from ipnpm.proxy.passthrough import forward
 from ipnpm.proxy.paths import packument_name, split_query, tarball_ref
+from ipnpm.proxy.readonly import host_allowed, refusal
 from ipnpm.proxy.tarballs import serve_tarball
 from ipnpm.run.context import RunContext
 
@@ -31,6 +34,10 @@ class Auth:
 
     required: bool = True
     refusal: str = "ipnpm: this proxy belongs to another run"  # the 401's message
+    # Serve mode: clients may only read (proxy/readonly.py); everything they send goes
+    # upstream with the operator's credentials.
+    read_only: bool = False
+    host_names: tuple[str, ...] = ()  # more Host names to answer to (a reverse proxy's)
 
 
 # Answers a whole ``/ipfs/…`` request itself (serve mode's trustless gateway). Asked before
@@ -38,6 +45,43 @@ class Auth:
 IpfsRoute = Callable[[BaseHTTPRequestHandler], None]
 _PER_RUN_SECRET = Auth()
 # -- end of serve-mode hooks ------------------------------------------------------------------
+
+
+MAX_CONNECTIONS = 256  # threads: npm opens 15 sockets per run, a team server's clients more
+REQUEST_TIME = 120.0  # seconds to send a whole request: a byte now and then does not extend it
+
+
+class _Deadlines:
+    """When each connection's current request must have arrived whole; one reaper thread cuts
+    the connections past theirs (a slowloris client resets an idle timeout with every byte)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: dict[socket.socket, float] = {}
+        self._stop = threading.Event()
+        threading.Thread(target=self._reap, name="ipnpm-reaper", daemon=True).start()
+
+    def set(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._due[connection] = time.monotonic() + REQUEST_TIME
+
+    def clear(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(connection, None)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _reap(self) -> None:
+        while not self._stop.wait(1.0):
+            now = time.monotonic()
+            with self._lock:
+                late = [c for c, due in self._due.items() if due < now]
+                for connection in late:
+                    del self._due[connection]
+            for connection in late:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
 
 class _Server(ThreadingHTTPServer):
@@ -50,6 +94,24 @@ class _Server(ThreadingHTTPServer):
     packuments: Packuments
     auth: Auth  # serve mode
     ipfs_route: IpfsRoute | None  # serve mode
+    bound_host: str  # the address asked for, as the Host check compares it
+    deadlines: _Deadlines
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Past the cap a connection is closed at once: npm retries it, and a flood of idle
+        # connections cannot make the proxy start a thread for each.
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.deadlines.clear(request)
+            self.slots.release()
 
 
 _MAX_BODY = 512 * 1024 * 1024  # npm publish of a very large package; anything beyond is abuse
@@ -68,6 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("proxy: " + format, *args)
+
+    def handle_one_request(self) -> None:
+        self.server.deadlines.set(self.connection)  # the request line, headers and body
+        super().handle_one_request()
 
     def _authorized(self) -> bool:
         # npm sends the per-run secret on every request (npm_config_//127.0.0.1:PORT/:_authToken)
@@ -151,18 +217,33 @@ class _Handler(BaseHTTPRequestHandler):
             # 404 rather than 500: npm retries a 5xx for over a minute before it fails.
             self._send(not_found(f"ipnpm: internal error: {reason(exc)}"))
 
+    def _refuse(self, status: int, message: str) -> None:
+        # Refused before reading a byte of the body, and the connection is closed: a client
+        # that may not send it cannot make the proxy read or buffer anything.
+        self.close_connection = True
+        self.server.context.log.event("refused", method=self.command, status=status)
+        self._send(Answer(status, json.dumps({"error": message}).encode()))
+
     def _answer(self) -> None:
+        host = self.headers.get("Host")
+        port = self.server.server_address[1]
+        if not host_allowed(host, self.server.bound_host, port, self.server.auth.host_names):
+            # DNS rebinding: a web page whose name now points here sends its own name.
+            self._refuse(403, f"ipnpm: Host {str(host)[:100]!r} is not this server's address")
+            return
         if self.server.ipfs_route is not None and self.path.startswith("/ipfs/"):  # serve mode
+            self.server.deadlines.clear(self.connection)  # GET/HEAD only: the request is in
             self.server.ipfs_route(self)
             return
         if self.server.auth.required and not self._authorized():
-            # Refused before reading a byte of the body, and the connection is closed: a
-            # client without the secret cannot make the proxy buffer anything.
-            self.close_connection = True
-            self.server.context.log.event("refused", method=self.command, status=401)
-            self._send(Answer(401, json.dumps({"error": self.server.auth.refusal}).encode()))
+            self._refuse(401, self.server.auth.refusal)
+            return
+        why = refusal(self.command, self.path) if self.server.auth.read_only else None
+        if why is not None:
+            self._refuse(403, why)
             return
         body = self._read_body()
+        self.server.deadlines.clear(self.connection)  # all in: answering may take its time
         path, _query = split_query(self.path)
         if self.command in ("GET", "HEAD"):
             ref = tarball_ref(path)
@@ -229,6 +310,9 @@ def registry_proxy(
     server.packuments = Packuments(context)
     server.auth = auth
     server.ipfs_route = ipfs_route
+    server.bound_host = host
+    server.deadlines = _Deadlines()
+    server.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
     # shutdown() waits for the serve loop's next poll: 50 ms, not the default 0.5 s, at the end
     # of every run.
     thread = threading.Thread(
@@ -240,4 +324,5 @@ def registry_proxy(
     finally:
         server.shutdown()
         server.server_close()
+        server.deadlines.stop()
         thread.join(timeout=5)

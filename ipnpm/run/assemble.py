@@ -27,9 +27,9 @@ from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.loglevel import set_level, warn
 from ipnpm.npm.names import registry_name
 from ipnpm.npm.overrides import apply_overrides
-from ipnpm.run.cidlock import FILENAME, CidLock, read_cidlock
+from ipnpm.run.cidlock import FILENAME, CidLock, locked_host, read_cidlock
 from ipnpm.run.context import RunContext
-from ipnpm.run.seeding import Seeder
+from ipnpm.run.seeding import PrivatePolicy, Seeder, swarm_key
 from ipnpm.settings import Settings
 from ipnpm.sources import Source, Want
 from ipnpm.sources.fetcher import Fetcher
@@ -75,8 +75,8 @@ def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid
         for tarball in lockfile.tarballs
         if tarball.matches_platform()
         and not tarball.optional  # npm goes on without an optional package it cannot get
-        and not store.has(tarball.integrity, tarball.name, tarball.version)
-        and not (by_cid and cids and cids.cid_for(tarball.integrity, tarball.spec))
+        and not store.has(tarball.integrity, locked_host(tarball), tarball.name, tarball.version)
+        and not (by_cid and cids and cids.cid_for(tarball.integrity))
     ]
     if missing:
         shown = "\n  ".join(sorted(missing))
@@ -214,7 +214,8 @@ def open_run(
             sources.append(UpstreamSource(upstream))
         seeder = None
         if kubo_url and (settings.seed or settings.pin):
-            seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log))
+            policy = PrivatePolicy(settings.seed_private, swarm_key(kubo_url, env))
+            seeder = stack.enter_context(Seeder(KuboClient(kubo_url), log, store, policy))
         indexes = _indexes(settings, store, kubo_url, log)
         if indexes is not None and seeder is not None and settings.pin:
             _pin_roots(indexes, seeder)

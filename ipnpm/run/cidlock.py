@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ipnpm.errors import IntegrityError, LockfileError
 from ipnpm.ipfs.cid import Cid
@@ -44,13 +45,14 @@ class Entry:
 class CidLock:
     entries: Mapping[str, Entry] = field(default_factory=dict)  # npm integrity -> entry
 
-    def cid_for(self, integrity: str | None, spec: str) -> str | None:
-        if integrity and integrity in self.entries:
-            return self.entries[integrity].cid
-        return next((e.cid for e in self.entries.values() if e.spec == spec), None)
+    def cid_for(self, integrity: str | None) -> str | None:
+        """The CID recorded under exactly this integrity. Never by name@version: an entry's
+        spec is a label, and a CID used for another integrity installs other bytes."""
+        entry = self.entries.get(integrity) if integrity else None
+        return entry.cid if entry else None
 
     def missing(self, tarballs: Iterable[LockedTarball]) -> list[str]:
-        return [t.spec for t in tarballs if self.cid_for(t.integrity, t.spec) is None]
+        return [t.spec for t in tarballs if self.cid_for(t.integrity) is None]
 
 
 def read_cidlock(project: Path) -> CidLock | None:
@@ -124,6 +126,11 @@ def write_cidlock(project: Path, entries: Mapping[str, Entry]) -> bool:
 
 
 # Keeping ipnpm-lock.json in step with package-lock.json after an install.
+def locked_host(tarball: LockedTarball) -> str | None:
+    """The registry ``host:port`` a locked tarball comes from, which its name@version means."""
+    return urlsplit(tarball.resolved).netloc or None if tarball.resolved else None
+
+
 def _chunks(path: Path) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 16):
@@ -148,7 +155,7 @@ def _cid(
             _chunks(cached),
             expected=integrity,
             source="npm cache",
-            spec=(tarball.name, tarball.version),
+            spec=(host, tarball.name, tarball.version) if (host := locked_host(tarball)) else None,
         )
     except (IntegrityError, OSError):
         # npm's copy is unusable (corrupt, or removed meanwhile): the CID stays unknown and is
@@ -180,10 +187,10 @@ def update_cidlock(
     entries: dict[str, Entry] = {}
     missing = 0
     for tarball in lockfile.tarballs:
-        integrity = tarball.integrity or store.integrity_for_spec(tarball.name, tarball.version)
-        cid = _cid(store, npm_cache, tarball, integrity, on_ingest) or previous.cid_for(
-            integrity, tarball.spec
+        integrity = tarball.integrity or store.integrity_for_spec(
+            locked_host(tarball), tarball.name, tarball.version
         )
+        cid = _cid(store, npm_cache, tarball, integrity, on_ingest) or previous.cid_for(integrity)
         if integrity and cid:
             entries[integrity] = Entry(cid, tarball.spec)
         else:

@@ -49,25 +49,35 @@ class RunContext:
         """Everything known about one tarball: integrity (npm's header, the lockfile, the
         store), CID (ipnpm-lock.json) and the upstream URLs for ``path``."""
         locked = self.locked(name, version)
+        urls = self.tarball_urls(name, version, path)
         integrity = (
             integrity
             or (locked.integrity if locked else None)
-            or self.store.integrity_for_spec(name, version)
+            or self.store.integrity_for_spec(urlsplit(urls[0]).netloc, name, version)
         )
-        cid = self.cids.cid_for(integrity, f"{name}@{version}") if self.cids else None
+        # A CID is only ever used for the integrity it is recorded under: without one, no CID
+        # from ipnpm-lock.json (a poisoned entry could name any package's bytes).
+        cid = self.cids.cid_for(integrity) if self.cids else None
         if cid is None and integrity:
             cid = self.store.cid_for(integrity)
-        primary, *fallbacks = self.tarball_urls(name, version, path)
         private = self.indexes is not None and self.indexes.is_private(name)
         return Want(
             name,
             version,
             integrity,
-            url=primary,
+            url=urls[0],
             cid=cid,
-            alt_urls=tuple(fallbacks),
+            alt_urls=urls[1:],
             private=private,
+            keep_local=private or self.is_private(name, urls),
         )
+
+    def is_private(self, name: str, urls: tuple[str, ...]) -> bool:
+        """Whether a tarball is private: its scope has a registry of its own, or a credential
+        goes with any URL it is fetched from (upstream.py attaches it to that request)."""
+        config = self.config
+        own_registry = name.startswith("@") and config.registry_for(name) != config.registry
+        return own_registry or any(config.credentials.for_url(url) for url in urls)
 
     def resolve_cid(self, want: Want) -> str | None:
         """The CID of a tarball nobody named one for: from the indexes (lazily, per fetch)."""

@@ -1,15 +1,25 @@
 """Seeding: a tarball ipnpm had to take from outside IPFS is added to the local Kubo, pinned,
-so that this machine serves it to its peers from then on."""
+so that this machine serves it to its peers from then on.
+
+A private tarball (``Store.is_private``) is not seeded: a Kubo on the public network would hand
+it to anyone who asks for its CID. It is seeded only when the user says so for its scope
+(``IPNPM_SEED_PRIVATE``), or when the Kubo is the user's own daemon on a private network (its
+repository has a ``swarm.key``: only peers holding the key can connect to it).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 import requests
 
-from ipnpm.clients.kubo import KuboClient, KuboError
-from ipnpm.store.objects import StoredObject
+from ipnpm.clients.kubo import KuboClient, KuboError, multiaddr_to_url
+from ipnpm.errors import UsageError
+from ipnpm.store.objects import Store, StoredObject
 from ipnpm.store.runlog import RunLog
 
 # The unixfs-v1-2025 profile, spelled out so that a daemon configured otherwise still produces
@@ -17,14 +27,56 @@ from ipnpm.store.runlog import RunLog
 _PROFILE = {"cid-version": "1", "raw-leaves": "true", "chunker": "size-1048576"}
 
 
+def swarm_key(kubo_url: str, env: Mapping[str, str]) -> Path | None:
+    """The ``swarm.key`` of the daemon at ``kubo_url`` when it is the user's own (its repo,
+    ``$IPFS_PATH`` or ``~/.ipfs``, announces that address), else ``None``: a Kubo known only by
+    URL is taken to be on the public network."""
+    repo = Path(env.get("IPFS_PATH") or Path(env.get("HOME", "~")).expanduser() / ".ipfs")
+    try:
+        announced = multiaddr_to_url((repo / "api").read_text())
+    except (OSError, UsageError):
+        return None  # no daemon of the user's own announced there: nothing to learn
+    key = repo / "swarm.key"
+    return key if announced == kubo_url.rstrip("/") and key.is_file() else None
+
+
+@dataclass(frozen=True)
+class PrivatePolicy:
+    """Which private tarballs may be seeded."""
+
+    scopes: tuple[str, ...] = ()  # "*": all of them; "@acme": that scope's
+    private_network: Path | None = None  # the daemon's swarm.key: every private tarball
+
+    def allows(self, spec: str) -> bool:
+        if self.private_network is not None or "*" in self.scopes:
+            return True
+        name = spec.rsplit("@", 1)[0]
+        return name.startswith("@") and name.split("/", 1)[0] in self.scopes
+
+
 class Seeder:
-    def __init__(self, client: KuboClient, log: RunLog) -> None:
+    def __init__(
+        self,
+        client: KuboClient,
+        log: RunLog,
+        store: Store | None = None,
+        policy: PrivatePolicy | None = None,
+    ) -> None:
         self.client = client
         self.log = log
+        self.store = store
+        self.policy = policy or PrivatePolicy()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ipnpm-seed")
 
     def seed(self, stored: StoredObject, spec: str) -> None:
-        """Queue ``stored`` for adding; npm does not wait for it."""
+        """Queue ``stored`` for adding; npm does not wait for it. A private one stays local
+        unless the policy allows it."""
+        if self.store is not None and self.store.is_private(stored.cid):
+            if not self.policy.allows(spec):
+                self.log.event("kept-local", spec=spec, cid=stored.cid)
+                return
+            why = "private network" if self.policy.private_network else "IPNPM_SEED_PRIVATE"
+            self.log.event("seed-private", spec=spec, cid=stored.cid, allowed_by=why)
         self._pool.submit(self._add, stored, spec)
 
     def _add(self, stored: StoredObject, spec: str) -> None:

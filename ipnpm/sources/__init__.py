@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from ipnpm.errors import ExitCode, IpnpmError
 
@@ -22,10 +23,18 @@ class Want:
     alt_urls: tuple[str, ...] = ()  # more upstream URLs to try when ``url`` has no such file
     optional: bool = False  # npm may skip it (optional dependency): a miss is no failure
     private: bool = False  # its scope is bound to an index: IPFS sources only, never upstream
+    # Private in the store (fetched with a credential, from a scope's own registry or a
+    # private index): never seeded unless the user opts in, never on a public route.
+    keep_local: bool = False
 
     @property
     def spec(self) -> str:
         return f"{self.name}@{self.version}"
+
+    @property
+    def registry_host(self) -> str | None:
+        """``host:port`` of the registry the tarball comes from (what name@version means)."""
+        return urlsplit(self.url).netloc or None if self.url else None
 
 
 class SourceError(IpnpmError):

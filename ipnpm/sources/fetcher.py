@@ -77,13 +77,20 @@ class Fetcher:
                 self._inflight.pop(key, None)
 
     def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
-        integrity = want.integrity or self.store.integrity_for_spec(want.name, want.version)
+        integrity = want.integrity or self.store.integrity_for_spec(
+            want.registry_host, want.name, want.version
+        )
         cid = self.store.cid_for(integrity)
         if cid is None and want.cid and self.store.object_path(want.cid).is_file():
             cid = want.cid
         if cid is None:
             return None
         path = self.store.verified_path(cid, integrity)
+        if path is None and self.store.object_path(cid).is_file():
+            # A good object, but not this request's content (its CID was paired with another
+            # package's integrity): a miss, and the object stays.
+            failures.append(f"store: {cid} is not the content {integrity} names")
+            return None
         if path is None:
             self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
             failures.append(f"store: the stored copy {cid} was corrupt and is quarantined")
@@ -109,7 +116,8 @@ class Fetcher:
                     chunks,
                     expected=want.integrity,
                     source=source.name,
-                    spec=(want.name, want.version),
+                    spec=_spec(want),
+                    private=want.keep_local,
                 )
             except StoreError as exc:
                 # No other source can help when the store cannot be written (disk full).
@@ -142,3 +150,8 @@ class Fetcher:
             purpose=purpose,
         )
         return found
+
+
+def _spec(want: Want) -> tuple[str, str, str] | None:
+    host = want.registry_host
+    return (host, want.name, want.version) if host else None

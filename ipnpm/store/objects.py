@@ -5,18 +5,25 @@ concurrent ipnpm runs can share one store)::
 
     objects/<xy>/<cid>                  tarball bytes, addressed by their unixfs-v1-2025 CID
     integrity/<algo>/<hex[:2]>/<hex>    npm integrity -> CID
-    specs/<name>/<version>              name@version -> sha512 integrity (lockfiles without it)
+    specs/<host>/<name>/<version>       name@version on that registry -> sha512 integrity
+                                        (lockfiles without it; two registries may disagree)
     packuments/<host>/<name>.json       the last packument seen, for --offline
+    private/<xy>/<cid>                  marks an object as private (never seeded, never public)
     quarantine/                         objects that failed verification
+
+Everything is private to the user who owns the store: directories 0700, files 0600 (a stricter
+umask is kept), and nothing is ever written through a symbolic link found inside the store.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,6 +35,9 @@ from ipnpm.ipfs.unixfs import FileCidHasher
 from ipnpm.npm.integrity import Integrity, IntegrityHasher
 
 CHUNK = 1 << 16
+_DIRS = ("objects", "integrity", "specs", "packuments", "private", "quarantine", "tmp", "logs")
+_DIR_MODE = 0o700  # the store holds private tarballs: its owner's alone
+_FILE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class StoredObject:
 class Problem:
     cid: str
     reason: str
+    quarantined: bool = True
 
 
 def _segment(text: str) -> str:
@@ -68,14 +79,33 @@ class Store:
         # Path.mkdir(exist_ok=True) raises and catches FileExistsError each time: measurable
         # at thousands of tarballs (BENCHMARKS.md).
         if directory not in self._made:
-            directory.mkdir(parents=True, exist_ok=True)
+            try:
+                directory.mkdir(mode=_DIR_MODE, exist_ok=True)
+            except FileNotFoundError:
+                # mkdir(parents=True) would make the parents 0777 & ~umask: one at a time.
+                self._ensure_dir(directory.parent)
+                directory.mkdir(mode=_DIR_MODE, exist_ok=True)
+            self._refuse_links(directory)
             self._made.add(directory)
+
+    def _refuse_links(self, directory: Path) -> None:
+        """A symbolic link inside the store (a shard directory pointing elsewhere) would make
+        every write below it land outside the store: refused, never followed."""
+        for current in (directory, *directory.parents):
+            if current == self.root or not current.is_relative_to(self.root):
+                return
+            if current.is_symlink():
+                raise StoreError(
+                    f"{current} is a symbolic link: ipnpm never writes through a link in its store",
+                    hint=f"remove {current} (ipnpm recreates it), or pass another --store DIR",
+                )
 
     def open(self) -> Store:
         """Create the layout, failing early with a clear error when the directory is unusable."""
         try:
-            for name in ("objects", "integrity", "specs", "packuments", "quarantine", "tmp"):
-                (self.root / name).mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+            for name in _DIRS:
+                self._private_dir(self.root / name)
             probe = self.root / "tmp" / f"probe-{secrets.token_hex(4)}"
             probe.write_bytes(b"")
             probe.unlink()
@@ -86,6 +116,16 @@ class Store:
             ) from exc
         return self
 
+    def _private_dir(self, directory: Path) -> None:
+        """``directory`` made (0700 under the umask), refused if it is a link, and tightened
+        if an older ipnpm left it readable by others. The root itself is never chmod-ed: it
+        may be a directory the user chose for other things too."""
+        directory.mkdir(mode=_DIR_MODE, exist_ok=True)
+        self._refuse_links(directory)
+        mode = directory.stat().st_mode
+        if mode & 0o077:
+            directory.chmod(stat.S_IMODE(mode) & _DIR_MODE)
+
     # -- paths ----------------------------------------------------------------------------
 
     def object_path(self, cid: str) -> Path:
@@ -95,11 +135,25 @@ class Store:
         hexed = digest.hex()
         return self.root / "integrity" / algorithm / hexed[:2] / hexed
 
-    def _spec_path(self, name: str, version: str) -> Path:
-        return self.root / "specs" / _segment(name) / _segment(version)
+    def _spec_path(self, host: str, name: str, version: str) -> Path:
+        return self.root / "specs" / _segment(host) / _segment(name) / _segment(version)
 
     def packument_path(self, host: str, name: str) -> Path:
         return self.root / "packuments" / _segment(host) / f"{_segment(name)}.json"
+
+    def _private_path(self, cid: str) -> Path:
+        return self.root / "private" / _shard(cid) / cid
+
+    # -- private objects ----------------------------------------------------------------------
+
+    def mark_private(self, cid: str) -> None:
+        """Mark ``cid`` private: fetched with a credential, from a scope's own registry or from
+        a private index. Never seeded (unless the user opts in), never on a public route."""
+        if not self.is_private(cid):
+            self.write_atomic(self._private_path(cid), b"")
+
+    def is_private(self, cid: str) -> bool:
+        return os.path.lexists(self._private_path(cid))
 
     # -- atomic writes --------------------------------------------------------------------
 
@@ -121,7 +175,7 @@ class Store:
         while True:
             path = self.root / "tmp" / f"{secrets.token_hex(8)}.partial"
             try:
-                lock = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+                lock = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, _FILE_MODE)
             except OSError as exc:
                 raise self._write_failed(exc) from exc
             try:
@@ -165,13 +219,17 @@ class Store:
                     return cid
         return None
 
-    def integrity_for_spec(self, name: str, version: str) -> str | None:
+    def integrity_for_spec(self, host: str | None, name: str, version: str) -> str | None:
+        """The integrity of name@version as fetched from the registry at ``host`` (host:port);
+        ``None`` for an unknown host: another registry's package of that name is another."""
+        if not host:
+            return None
         with contextlib.suppress(OSError):
-            return self._spec_path(name, version).read_text().strip() or None
+            return self._spec_path(host, name, version).read_text().strip() or None
         return None
 
-    def has(self, integrity: str | None, name: str, version: str) -> bool:
-        return self.cid_for(integrity or self.integrity_for_spec(name, version)) is not None
+    def has(self, integrity: str | None, host: str | None, name: str, version: str) -> bool:
+        return self.cid_for(integrity or self.integrity_for_spec(host, name, version)) is not None
 
     # -- ingest -----------------------------------------------------------------------------
 
@@ -181,12 +239,14 @@ class Store:
         *,
         expected: str | None,
         source: str,
-        spec: tuple[str, str] | None = None,
+        spec: tuple[str, str, str] | None = None,  # (registry host, name, version)
         expected_cid: str | None = None,
+        private: bool = False,
     ) -> StoredObject:
         """Stream ``chunks`` to disk, verify them against ``expected``, then publish atomically.
 
-        Nothing becomes visible in the store unless every byte matched.
+        Nothing becomes visible in the store unless every byte matched; a ``private`` object is
+        marked so before it becomes visible (no public route ever sees it unmarked).
         """
         wanted = Integrity.parse(expected or "")
         hasher = IntegrityHasher(wanted)
@@ -220,6 +280,8 @@ class Store:
                     f"expected {expected_cid}, got {cid}"
                 )
             target = self.object_path(cid)
+            if private:
+                self.mark_private(cid)
             try:
                 self._ensure_dir(target.parent)
                 os.replace(partial, target)
@@ -243,7 +305,18 @@ class Store:
     def _hash_file(self, path: Path, expected: Integrity | None) -> tuple[str, IntegrityHasher]:
         hasher = IntegrityHasher(expected)
         cid_hasher = FileCidHasher()
-        with path.open("rb") as handle:
+        # Never through a link, and never blocking on a FIFO someone put in the store.
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise NotARegularFile(path, stat.S_IFLNK) from exc
+            raise
+        kind = stat.S_IFMT(os.fstat(descriptor).st_mode)
+        if kind != stat.S_IFREG:
+            os.close(descriptor)
+            raise NotARegularFile(path, kind)
+        with os.fdopen(descriptor, "rb") as handle:
             while chunk := handle.read(CHUNK):
                 hasher.update(chunk)
                 cid_hasher.update(chunk)
@@ -256,8 +329,14 @@ class Store:
             got, hasher = self._hash_file(path, Integrity.parse(integrity or ""))
         except FileNotFoundError:
             return None  # not stored: a plain miss, nothing to report
-        if got != cid or not hasher.matches():
+        except OSError:
+            got, hasher = "", IntegrityHasher(None)  # a link or a FIFO: no object of ours
+        if got != cid:
             self.quarantine(cid)
+            return None
+        if not hasher.matches():
+            # Good bytes for their CID, but not the ones this request's integrity names (a
+            # lockfile pairing a CID with another package): a miss here, never "corrupt".
             return None
         return path
 
@@ -274,8 +353,11 @@ class Store:
             checked += 1
             try:
                 got, _ = self._hash_file(path, None)
+            except NotARegularFile as exc:
+                problems.append(Problem(path.name, f"skipped: {exc}", quarantined=False))
+                continue
             except OSError as exc:
-                problems.append(Problem(path.name, f"unreadable: {exc.strerror}"))
+                problems.append(Problem(path.name, f"unreadable: {exc.strerror}", False))
                 continue
             if got != path.name:
                 problems.append(Problem(path.name, f"content hashes to {got}"))
@@ -297,3 +379,13 @@ class Store:
                 path.unlink(missing_ok=True)
             finally:
                 os.close(handle)
+
+
+_KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFLNK: "a symbolic link", stat.S_IFDIR: "a directory"}
+
+
+class NotARegularFile(OSError):
+    """Something in ``objects/`` that ipnpm never writes there (a FIFO, a socket, a device)."""
+
+    def __init__(self, path: Path, kind: int) -> None:
+        super().__init__(f"{path} is {_KINDS.get(kind, 'not a regular file')}")

@@ -29,8 +29,11 @@ class RunLog:
         self.obtained: dict[str, tuple[str, int]] = {}  # spec -> (first source, size)
         self.packuments: Counter[str] = Counter()
         self.missing: dict[str, list[str]] = {}  # spec -> every source's reason
+        self.kept_local: set[str] = set()  # private tarballs not seeded
         directory.mkdir(parents=True, exist_ok=True)
-        self._file: TextIO | None = self.path.open("a", encoding="utf-8")
+        # 0600 like the rest of the store: the log names private packages.
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._file: TextIO | None = os.fdopen(descriptor, "a", encoding="utf-8")
         self._prune(directory)
 
     def _prune(self, directory: Path) -> None:
@@ -47,6 +50,8 @@ class RunLog:
                 spec = str(fields["spec"])
                 self.obtained.setdefault(spec, (str(fields["source"]), int(fields["size"])))
                 self.missing.pop(spec, None)
+            elif kind == "kept-local":
+                self.kept_local.add(str(fields["spec"]))
             elif kind == "packument":
                 self.packuments[str(fields["source"])] += 1
             elif kind == "missing" and fields["spec"] not in self.obtained:
@@ -82,6 +87,10 @@ class RunLog:
             parts.append(f"{totals['packuments']} packuments")
         if totals["missing"]:
             parts.append(f"{len(totals['missing'])} missing")
+        with self._lock:
+            kept = len(self.kept_local)
+        if kept:
+            parts.append(f"{kept} private kept local (not seeded)")
         parts.append(f"{totals['seconds']:.1f} s")
         return "ipnpm: " + " · ".join(parts)
 

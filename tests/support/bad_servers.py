@@ -163,3 +163,28 @@ def hanging_server(*, after_headers: bool = False) -> Iterator[BadServer]:
         listener.close()
         for connection in held:
             connection.close()
+
+
+@contextlib.contextmanager
+def recording_server() -> Iterator[BadServer]:
+    """Answers every method and path with 404 and records ``METHOD path`` and the body's size:
+    a hostile destination (a "Kubo" a project file names) that must receive nothing."""
+    server = BadServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            server.record(f"{self.command} {self.path} {len(body)}")
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _any
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # keep test output clean
+
+    with _serving(Handler) as url:
+        server.url = url
+        yield server

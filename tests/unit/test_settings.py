@@ -72,3 +72,39 @@ def test_unknown_keys_warn_and_bad_files_fail(
     cwd, env = _world(tmp_path / "c", project={"jobs": "many"}, user=None)
     with pytest.raises(UsageError, match="jobs in"):
         resolve(env=env, cwd=cwd)
+
+
+def test_a_project_file_names_no_destination(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pull request's package.json must not choose a Kubo (seeding uploads private
+    tarballs to it), a store or the seeding policy: ignored with a warning naming the file."""
+    sinks = {"kubo": "http://127.0.0.1:9", "store": "/tmp/x", "seed": True, "seed_private": 1}
+    cwd, env = _world(tmp_path, project={**sinks, "gateways": ["http://g:1"]}, user=None)
+    settings = resolve(env=env, cwd=cwd)
+    err = capsys.readouterr().err
+    for key in sinks:
+        assert f"ignoring {key!r}" in err
+        assert settings.origins[key] == "default"
+    assert str(tmp_path / "project" / "package.json") in err
+    assert settings.kubo == "auto" and settings.seed_private == ()
+    assert settings.gateways == ("http://g:1",)  # a read-only, verified source: allowed
+    # The user's own file may set them.
+    cwd, env = _world(tmp_path / "u", project=None, user=sinks)
+    settings = resolve(env=env, cwd=cwd)
+    assert settings.kubo == "http://127.0.0.1:9" and settings.seed_private == ("*",)
+    assert "ignoring" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://", "http://127.0.0.1:99999", "ftp://h"])
+def test_malformed_urls_are_usage_errors(url: str) -> None:
+    with pytest.raises(UsageError, match="not an http"):
+        resolve(env={"IPNPM_KUBO_API": url})
+
+
+def test_seed_private_forms() -> None:
+    assert resolve(env={"IPNPM_SEED_PRIVATE": "@acme,@corp"}).seed_private == ("@acme", "@corp")
+    assert resolve(env={"IPNPM_SEED_PRIVATE": "yes"}).seed_private == ("*",)
+    assert resolve(env={"IPNPM_SEED_PRIVATE": "0"}).seed_private == ()
+    with pytest.raises(UsageError, match="not a list of scopes"):
+        resolve(env={"IPNPM_SEED_PRIVATE": "acme"})

@@ -1,0 +1,419 @@
+"""Attacks on ipnpm's trust boundaries (issue 13): each test is an attack that succeeded before
+the boundary was drawn. A project file names no destination; `serve` is read-only for its
+clients; private tarballs stay private; CIDs stay tied to integrity."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from ipnpm.errors import StoreError
+from ipnpm.store.objects import Store
+from tests.support.bad_servers import recording_server
+from tests.support.kubo import KuboNode, kubo_node, new_swarm_key
+from tests.support.npm_env import NpmEnv, describe, make_project
+from tests.support.runlog import tarball_events
+from tests.support.verdaccio import Verdaccio
+from tests.test_serve import npm_client, running_server
+
+
+def _with_ipnpm_key(project: Path, values: dict[str, object]) -> None:
+    manifest = json.loads((project / "package.json").read_text())
+    manifest["ipnpm"] = values
+    (project / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def test_a_kubo_named_in_package_json_receives_nothing(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """A pull request adds `"ipnpm": {"kubo": URL}`; the private @acme tarball, fetched with
+    the user's token, used to be POSTed to URL/api/v0/add (seeding is on by default)."""
+    project = make_project(tmp_path / "project", {"@acme/secret": "1.0.0"})
+    with recording_server() as hostile:
+        _with_ipnpm_key(project, {"kubo": hostile.url, "store": str(tmp_path / "theirs")})
+        result = npm_env.run_ipnpm(["install", "--ignore-scripts"], project)
+        assert result.returncode == 0, describe(result)
+        assert hostile.paths == []
+    assert (project / "node_modules" / "@acme" / "secret" / "package.json").is_file()
+    assert not (tmp_path / "theirs").exists()
+    assert "ignoring 'kubo'" in result.stderr and str(project / "package.json") in result.stderr
+    assert "ignoring 'store'" in result.stderr
+
+
+# -- serve is read-only for its clients ----------------------------------------------------------
+
+
+def _operator(root: Path, verdaccio: Verdaccio) -> tuple[NpmEnv, str]:
+    """A serve operator whose npmrc holds their own upstream token."""
+    name = f"operator-{secrets.token_hex(3)}"
+    token = verdaccio.add_user(name, "operator-password")
+    world = NpmEnv(
+        root, registry=verdaccio.url, extra_config=[f"//{verdaccio.host}/:_authToken={token}"]
+    )
+    return world, name
+
+
+def test_a_serve_client_cannot_act_as_the_operator(tmp_path: Path, verdaccio: Verdaccio) -> None:
+    """Holding only the serve token, a client used to learn the operator's user name, list
+    their tokens and publish upstream as them."""
+    operator, name = _operator(tmp_path / "operator", verdaccio)
+    project = make_project(tmp_path / "project", {})
+    with running_server(operator, project) as server:
+        client = npm_client(tmp_path / "client", server)
+        package = make_project(tmp_path / "attack", {}, name=f"ipnpm-attack-{secrets.token_hex(3)}")
+        manifest = json.loads((package / "package.json").read_text())
+        del manifest["private"]
+        (package / "package.json").write_text(json.dumps(manifest))
+        mark = verdaccio.mark()
+
+        read = client.run_npm(["view", "ipnpm-fixture-c", "version"], project)
+        whoami = client.run_npm(["whoami"], project)
+        tokens = client.run_npm(["token", "list"], project)
+        publish = client.run_npm(["publish"], package)
+
+        seen = verdaccio.requests(since=mark)
+    assert read.returncode == 0 and read.stdout.strip() == "2.0.0", describe(read)
+    for result in (whoami, tokens, publish):
+        assert result.returncode != 0, describe(result)
+        assert name not in result.stdout, describe(result)
+    assert "read-only" in publish.stderr, describe(publish)
+    assert [r for r in seen if r.method not in ("GET", "HEAD")] == []
+    assert not any("/-/" in r.path for r in seen), seen
+    gone = requests.get(verdaccio.url + manifest["name"], timeout=30)
+    assert gone.status_code == 404
+
+
+def test_a_no_auth_server_answers_only_its_own_host(tmp_path: Path, verdaccio: Verdaccio) -> None:
+    """DNS rebinding: a web page whose name now resolves to 127.0.0.1 sends its own name."""
+    world = NpmEnv(tmp_path / "operator", registry=verdaccio.url)
+    project = make_project(tmp_path / "project", {})
+    with running_server(world, project, "--no-auth") as server:
+        port = server.netloc.rsplit(":", 1)[1]
+        own = requests.get(server.url + "ipnpm-fixture-c", timeout=30)
+        foreign = requests.get(
+            server.url + "ipnpm-fixture-c", headers={"Host": f"attacker.test:{port}"}, timeout=30
+        )
+        probe = requests.get(
+            server.url + "ipfs/bafkqaaa?format=raw", headers={"Host": "attacker.test"}, timeout=30
+        )
+    assert own.status_code == 200
+    assert foreign.status_code == 403 and "attacker.test" in foreign.text
+    assert probe.status_code == 403
+
+
+# -- private stays private --------------------------------------------------------------------
+
+PRIVATE = {"@acme/secret": "1.0.0", "ipnpm-fixture-a": "1.0.0"}
+
+
+def _pins(node: KuboNode) -> set[str]:
+    return set(node.rpc("pin/ls", type="recursive").json()["Keys"])
+
+
+def _store_cids(store: Path) -> dict[str, str]:
+    """spec -> CID of every tarball the last run obtained."""
+    return {e["spec"]: e["cid"] for e in tarball_events(store)}
+
+
+def test_private_tarballs_are_not_seeded_into_a_public_kubo(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    project = make_project(tmp_path / "project", PRIVATE)
+    with kubo_node(tmp_path / "kubo") as node:
+        result = npm_env.run_ipnpm(["install"], project, env={"IPNPM_KUBO_API": node.api_url})
+        assert result.returncode == 0, describe(result)
+        cids = _store_cids(npm_env.store_dir)
+        time.sleep(0.5)  # seeding is asynchronous; it is done when ipnpm exits, but be fair
+        pins = _pins(node)
+    assert cids["ipnpm-fixture-a@1.0.0"] in pins  # the public one is seeded, as before
+    assert cids["@acme/secret@1.0.0"] not in pins
+    assert "1 private kept local" in result.stderr, describe(result)
+    assert (npm_env.store_dir / "private").is_dir()
+
+
+def test_private_tarballs_are_seeded_when_the_user_opts_in(npm_env: NpmEnv, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", PRIVATE)
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url, "IPNPM_SEED_PRIVATE": "@acme"}
+        result = npm_env.run_ipnpm(["install"], project, env=env)
+        assert result.returncode == 0, describe(result)
+        pins = _pins(node)
+    assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
+    assert "private kept local" not in result.stderr
+
+
+def test_private_tarballs_are_seeded_into_the_users_private_network_kubo(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """The user's own daemon (found through IPFS_PATH) has a swarm.key: only peers with the key
+    can reach it, so private tarballs may be seeded there."""
+    project = make_project(tmp_path / "project", PRIVATE)
+    with kubo_node(tmp_path / "kubo", swarm_key=new_swarm_key()) as node:
+        env = {"IPFS_PATH": str(node.ipfs_path), "LIBP2P_FORCE_PNET": "1"}
+        result = npm_env.run_ipnpm(["install"], project, env=env)
+        assert result.returncode == 0, describe(result)
+        pins = _pins(node)
+    assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
+    assert "private kept local" not in result.stderr
+
+
+def test_serve_gives_a_private_cid_only_with_its_token(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """Every CID of a private project is in its ipnpm-lock.json: knowing one must not be enough."""
+    project = make_project(tmp_path / "project", PRIVATE)
+    installed = npm_env.run_ipnpm(["install"], project, env={"IPNPM_KUBO_API": "off"})
+    assert installed.returncode == 0, describe(installed)
+    cids = _store_cids(npm_env.store_dir)
+    with running_server(npm_env, project) as server:
+        secret, public = cids["@acme/secret@1.0.0"], cids["ipnpm-fixture-a@1.0.0"]
+        anonymous = server.get(f"ipfs/{secret}?format=raw")
+        car = server.get(f"ipfs/{secret}?format=car")
+        with_token = server.get(
+            f"ipfs/{secret}?format=raw", headers={"Authorization": f"Bearer {server.token}"}
+        )
+        open_one = server.get(f"ipfs/{public}?format=raw")
+    assert anonymous.status_code == 401 and car.status_code == 401
+    assert with_token.status_code == 200
+    assert open_one.status_code == 200
+
+
+def test_the_store_is_its_owners_alone(npm_env: NpmEnv, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", PRIVATE)
+    env = {"IPNPM_KUBO_API": "off"}
+    result = npm_env.run_ipnpm(["install"], project, env=env)
+    assert result.returncode == 0, describe(result)
+    store = npm_env.store_dir  # made by the test before ipnpm ran: ipnpm leaves its mode alone
+    for path in store.rglob("*"):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if path.is_dir() or path.is_file():
+            assert mode & 0o077 == 0, f"{path} is {mode:o}"
+
+
+# -- CIDs stay tied to integrity -------------------------------------------------------------
+
+
+def test_a_poisoned_cidlock_entry_cannot_install_another_package(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """A lockfile entry without integrity used to take its CID from any ipnpm-lock.json entry
+    whose spec matched: a pull request pairing a's name with b's CID put b into
+    node_modules/ipnpm-fixture-a."""
+    project = make_project(
+        tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
+    )
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        installed = npm_env.run_ipnpm(["install"], project, env=env)
+        assert installed.returncode == 0, describe(installed)
+        lock_path, cid_path = project / "package-lock.json", project / "ipnpm-lock.json"
+        lock = json.loads(lock_path.read_text())
+        del lock["packages"]["node_modules/ipnpm-fixture-a"]["integrity"]
+        lock_path.write_text(json.dumps(lock, indent=2))
+        cidlock = json.loads(cid_path.read_text())
+        by_spec = {e["spec"]: (k, e) for k, e in cidlock["tarballs"].items()}
+        del cidlock["tarballs"][by_spec["ipnpm-fixture-a@1.0.0"][0]]
+        other = by_spec["ipnpm-fixture-c@2.0.0"][1]["cid"]
+        cidlock["tarballs"]["sha512-poison"] = {"cid": other, "spec": "ipnpm-fixture-a@1.0.0"}
+        cid_path.write_text(json.dumps(cidlock, indent=2))
+        for gone in (project / "node_modules", npm_env.cache_dir, npm_env.store_dir):
+            shutil.rmtree(gone)
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    assert result.returncode == 0, describe(result)
+    manifest = json.loads((project / "node_modules/ipnpm-fixture-a/package.json").read_text())
+    assert manifest["name"] == "ipnpm-fixture-a"
+
+
+def test_a_good_object_under_the_wrong_integrity_is_a_miss_not_corrupt(tmp_path: Path) -> None:
+    """Asked for integrity X with the CID of other, good bytes: the object must stay."""
+    store = Store(tmp_path / "store").open()
+    stored = store.ingest([b"package b"], expected=None, source="test")
+    wrong = "sha512-" + base64.b64encode(hashlib.sha512(b"package a").digest()).decode()
+    assert store.verified_path(stored.cid, wrong) is None
+    assert store.object_path(stored.cid).is_file()
+    assert store.verified_path(stored.cid) == store.object_path(stored.cid)
+
+
+# -- the store: its own files only, never through a link -------------------------------------
+
+
+def test_store_verify_skips_and_reports_what_is_not_a_regular_file(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """A FIFO in objects/ used to hang `store verify` forever."""
+    store = Store(npm_env.store_dir).open()
+    good = store.ingest([b"a tarball"], expected=None, source="test")
+    fifo = store.object_path("bafkreifakefifo").parent / "bafkreifakefifo"
+    fifo.parent.mkdir(mode=0o700, exist_ok=True)
+    os.mkfifo(fifo)
+    link = good.path.parent / "bafkreifakelink"
+    link.symlink_to("/etc/passwd")
+    result = npm_env.run_ipnpm(["ipfs", "store", "verify"], tmp_path)
+    assert result.returncode == 7, describe(result)
+    assert "bafkreifakefifo: skipped" in result.stderr and "a FIFO" in result.stderr
+    assert "bafkreifakelink: skipped" in result.stderr and "symbolic link" in result.stderr
+    assert "3 objects checked, 2 bad" in result.stdout
+    assert fifo.exists() and good.path.is_file()
+
+
+def test_no_write_follows_a_symlinked_shard_out_of_the_store(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store").open()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    data = b"bytes that must stay in the store"
+    cid = store.ingest([data], expected=None, source="test").cid
+    shard = store.object_path(cid).parent
+    shutil.rmtree(shard)
+    shard.symlink_to(outside)
+    with pytest.raises(StoreError, match="symbolic link"):
+        Store(tmp_path / "store").open().ingest([data], expected=None, source="test")
+    assert list(outside.iterdir()) == []
+
+
+# -- a second local user ------------------------------------------------------------------------
+
+OTHER_USER = "ipnpm-other"
+# Run by the second user while npm runs: read a stored object and the run's userconfig (which
+# holds the per-run secret), then ask the proxy for a packument with whatever it could read.
+_PROBE = r"""
+import os, sys, urllib.request
+store, userconfig, registry = sys.argv[1:4]
+def attempt(what, action):
+    try:
+        action()
+        print(what, "READ")
+    except OSError as exc:
+        print(what, "refused", type(exc).__name__)
+attempt("objects", lambda: os.listdir(os.path.join(store, "objects")))
+attempt("userconfig", lambda: open(userconfig).read())
+try:
+    urllib.request.urlopen(registry + "ipnpm-fixture-a", timeout=10)
+    print("proxy READ")
+except urllib.error.HTTPError as exc:
+    print("proxy", exc.code)
+"""
+
+
+def _other_user() -> str:
+    if subprocess.run(["id", OTHER_USER], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", OTHER_USER], check=True)
+    return OTHER_USER
+
+
+def test_a_second_local_user_can_read_neither_the_store_nor_use_the_proxy(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    other = _other_user()
+    for directory in (tmp_path, *tmp_path.parents):  # pytest's tmp dirs are 0700: open them
+        if directory != Path("/"):
+            directory.chmod(directory.stat().st_mode | 0o055)
+    npm_env.store_dir.chmod(0o755)  # as an older ipnpm left it
+    probe = tmp_path / "probe.py"
+    probe.write_text(_PROBE)
+    probe.chmod(0o644)
+    project = make_project(tmp_path / "project", PRIVATE)
+    assert npm_env.run_ipnpm(["install"], project, env={"IPNPM_KUBO_API": "off"}).returncode == 0
+    script = (
+        "const r=require('child_process').spawnSync('runuser',['-u',process.argv[1],'--',"
+        "'python3',process.argv[2],process.argv[3],process.env.npm_config_userconfig,"
+        "process.env.npm_config_registry]);process.stdout.write(r.stdout);"
+        "process.stdout.write(r.stderr)"
+    )
+    argv = ["exec", "--", "node", "-e", script, other, str(probe), str(npm_env.store_dir)]
+    result = npm_env.run_ipnpm(argv, project, env={"IPNPM_KUBO_API": "off"})
+    assert result.returncode == 0, describe(result)
+    assert "objects refused PermissionError" in result.stdout, describe(result)
+    assert "userconfig refused PermissionError" in result.stdout, describe(result)
+    assert "proxy 401" in result.stdout, describe(result)
+
+
+# -- the proxy's own limits ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _proxy(npm_env: NpmEnv, project: Path) -> Iterator[tuple[str, int, str]]:
+    """An in-process ephemeral proxy: (host, port, secret)."""
+    from ipnpm.proxy.server import registry_proxy
+    from ipnpm.run.assemble import open_run
+    from ipnpm.settings import resolve
+
+    env = npm_env.env(IPNPM_KUBO_API="off", IPNPM_SEED="0")
+    npm = shutil.which("npm", path=env["PATH"])
+    assert npm is not None
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with (
+            open_run(resolve(env=env, cwd=project), npm, project, command="install") as context,
+            registry_proxy(context) as url,
+        ):
+            host, port = url.split("//", 1)[1].rstrip("/").split(":")
+            yield host, int(port), context.secret
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_a_slowloris_client_is_cut_after_the_request_time(
+    npm_env: NpmEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The idle timeout restarted with every byte: one header byte a second held a thread
+    for ever."""
+    monkeypatch.setattr("ipnpm.proxy.server.REQUEST_TIME", 2.0)
+    project = make_project(tmp_path / "project", {})
+    with (
+        _proxy(npm_env, project) as (host, port, _secret),
+        socket.create_connection((host, port)) as slow,
+    ):
+        slow.sendall(f"GET /ipnpm-fixture-a HTTP/1.1\r\nHost: {host}:{port}\r\nX-Slow: ".encode())
+        began = time.monotonic()
+        cut = False
+        while time.monotonic() - began < 15:
+            try:
+                slow.sendall(b"x")
+                slow.settimeout(1.0)
+                if slow.recv(1) == b"":
+                    cut = True
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                cut = True
+                break
+        assert cut and time.monotonic() - began < 6
+
+
+def test_connections_past_the_cap_are_closed_at_once(
+    npm_env: NpmEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ipnpm.proxy.server.MAX_CONNECTIONS", 4)
+    project = make_project(tmp_path / "project", {})
+    with _proxy(npm_env, project) as (host, port, secret):
+        held = [socket.create_connection((host, port)) for _ in range(4)]
+        try:
+            time.sleep(0.3)
+            with socket.create_connection((host, port), timeout=5) as extra:
+                assert extra.recv(1) == b""  # closed without a thread
+        finally:
+            for connection in held:
+                connection.close()
+        time.sleep(0.3)
+        answer = requests.get(
+            f"http://{host}:{port}/ipnpm-fixture-a",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200  # the slots came back
