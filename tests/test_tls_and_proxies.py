@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Iterator, Sequence
@@ -247,3 +248,25 @@ def test_nerf_darted_client_certificate_like_npm(tmp_path: Path, pki: Pki) -> No
             session_for(bare).get(url, timeout=10)
         reason = describe_failure(failure.value, url, bare)
         assert "client certificate" in reason and f"{dart}:certfile=" in reason, reason
+
+
+@pytest.mark.parametrize("setting", ["good", "untrusted", "unreachable"])
+def test_doctor_requests_the_registry(
+    tmp_path: Path, https_verdaccio: Verdaccio, pki: Pki, setting: str
+) -> None:
+    registry = https_verdaccio.url
+    if setting == "unreachable":
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            registry = f"https://127.0.0.1:{sock.getsockname()[1]}/"
+    config = [f"cafile={pki.ca_cert}"] if setting != "untrusted" else []
+    world = NpmEnv(tmp_path / "w", registry=registry, extra_config=config)
+    result = world.run_ipnpm(["--ipnpm-kubo=off", "ipfs", "doctor", "--json"], tmp_path)
+    checks = {c["part"]: c for c in json.loads(result.stdout)["checks"]}
+    assert (result.returncode == 0) is (setting == "good"), describe(result)
+    assert checks["registry"]["ok"] is (setting == "good"), checks
+    if setting == "untrusted":
+        assert "certificate verify failed" in checks["registry"]["detail"]
+        assert "cafile=" in checks["registry"]["fix"]
+    if setting == "unreachable":
+        assert "unreachable" in checks["registry"]["detail"]

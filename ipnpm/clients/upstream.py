@@ -49,10 +49,12 @@ class Upstream:
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         stream: bool = False,
+        quiet: bool = False,
     ) -> requests.Response:
         """One upstream request with the configured credential for ``url`` attached.
 
-        A failure is reported once per distinct reason (stderr, at warning level) and raised.
+        A failure is reported once per distinct reason (stderr, at warning level; not when
+        ``quiet``: the caller reports it itself) and raised.
         """
         sent = dict(headers or {})
         credential = self.config.credentials.for_url(url)
@@ -69,7 +71,8 @@ class Upstream:
                 allow_redirects=True,
             )
         except requests.RequestException as exc:
-            self._report(exc, url)
+            if not quiet:
+                self._report(exc, url)
             raise
 
     def describe_failure(self, exc: BaseException, url: str) -> str:

@@ -42,11 +42,35 @@ def check_npm(settings: Settings) -> tuple[list[Check], NpmConfig | None]:
         fix = getattr(exc, "hint", None) or "install Node.js with npm, or pass --ipnpm-npm=PATH"
         return [Check("npm", False, message, fix)], None
     checks = [Check("npm", True, f"npm {npm_version} at {npm}, node {node_version}")]
-    scopes = ", ".join(f"{s} → {url}" for s, url in sorted(config.scopes.items()))
-    checks.append(
-        Check("registry", True, config.registry + (f"; scopes: {scopes}" if scopes else ""))
-    )
+    for label, url in [("registry", config.registry), *sorted(config.scopes.items())]:
+        checks.append(check_registry(settings, config, label, url))
     return checks, config
+
+
+def check_registry(settings: Settings, config: NpmConfig, label: str, url: str) -> Check:
+    """A real request (``/-/ping``) through the client every install uses: npm's TLS, proxy
+    and credential settings included, so a failure here is the one an install would meet."""
+    part = "registry" if label == "registry" else f"registry {label}"
+    if settings.offline:
+        return Check(part, True, f"{url} (offline: not contacted)")
+    import requests
+
+    from ipnpm.clients.upstream import Upstream
+
+    upstream = Upstream(config, os.environ)
+    try:
+        response = upstream.request("GET", f"{url}-/ping", quiet=True)
+    except requests.RequestException as exc:
+        why = upstream.describe_failure(exc, f"{url}-/ping")
+        fix = (
+            "set npm's cafile= (or ca=) to the CA bundle that signs the registry's certificate"
+            if "TLS" in why
+            else "check the registry URL (npm config get registry) and your network or proxy"
+        )
+        return Check(part, False, why, fix)
+    if response.status_code >= 500:
+        return Check(part, False, f"{url}: HTTP {response.status_code}", "try again later")
+    return Check(part, True, f"{url} answers (HTTP {response.status_code})")
 
 
 def check_gateway(url: str) -> Check:
