@@ -41,6 +41,12 @@ class Upstream:
             session = self._local.session = session_for(self.config.network)
         return session
 
+    @property
+    def _read_timeout(self) -> float:
+        # npm gives up on the proxy after its fetch-timeout: the proxy must have answered (with
+        # the reason) before that, so a shorter fetch-timeout shortens ipnpm's wait too.
+        return min(TIMEOUT[1], 0.75 * self.config.network.fetch_timeout)
+
     def request(
         self,
         method: str,
@@ -67,7 +73,7 @@ class Upstream:
                 headers=sent,
                 data=body,
                 stream=stream,
-                timeout=TIMEOUT,
+                timeout=(TIMEOUT[0], self._read_timeout),
                 allow_redirects=True,
             )
         except requests.RequestException as exc:

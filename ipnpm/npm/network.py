@@ -104,6 +104,7 @@ class NetworkSettings:
     noproxy: tuple[str, ...] = ()  # npm's noproxy, or else NO_PROXY
     noproxy_setting: str = "noproxy"
     maxsockets: int = DEFAULT_MAXSOCKETS
+    fetch_timeout: float = 300.0  # npm's fetch-timeout, in seconds (npm's default: 5 minutes)
 
     def proxy_for(self, url: str) -> ProxyChoice | None:
         """The proxy npm would send ``url`` through (None: direct), as @npmcli/agent does."""
@@ -176,6 +177,7 @@ def network_from(
         noproxy=noproxy,
         noproxy_setting=noproxy_setting,
         maxsockets=_int(values.get("maxsockets"), DEFAULT_MAXSOCKETS),
+        fetch_timeout=_int(values.get("fetch-timeout"), 300_000) / 1000,
     )
 
 
