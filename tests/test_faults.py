@@ -167,7 +167,8 @@ def test_disk_full_while_writing_the_store(npm_env: NpmEnv, tmp_path: Path) -> N
         result = npm_env.run_ipnpm(["--ipnpm-store", str(disk / "store"), "install"], project)
         leftovers = [p for p in (disk / "store").rglob("*") if p.is_file()]
         objects = list((disk / "store" / "objects").rglob("*"))
-    assert result.returncode != 0
+    assert result.returncode == 5, describe(result)  # the store's disk, named, not npm's 404
+    assert "ipnpm: error: cannot write to the store" in result.stderr
     assert "No space left on device" in result.stderr
     assert "ipnpm-fixture-big@1.0.0" in result.stderr
     assert "Traceback" not in result.stderr

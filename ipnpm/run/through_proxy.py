@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from ipnpm.errors import StoreError
 from ipnpm.npm.argv import parse
 from ipnpm.npm.commands import LOCK_WRITERS, LOCKFILE_COMMANDS
 from ipnpm.npm.invocation import (
@@ -75,6 +76,13 @@ def run_npm(
         for line in context.log.missing_report():
             say("error", line)
         logger.debug("run log: %s", context.log.path)
+        if code != 0 and context.log.store_failure is not None:
+            # npm failed because ipnpm could not keep what it fetched (a full disk): that is
+            # the cause to fix, so it is ipnpm's error and exit code, not npm's 404.
+            raise StoreError(
+                context.log.store_failure,
+                hint="free some space, or pass --ipnpm-store=DIR (IPNPM_STORE) on another disk",
+            )
     return code
 
 

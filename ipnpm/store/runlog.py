@@ -30,6 +30,7 @@ class RunLog:
         self.packuments: Counter[str] = Counter()
         self.missing: dict[str, list[str]] = {}  # spec -> every source's reason
         self.kept_local: set[str] = set()  # private tarballs not seeded
+        self.store_failure: str | None = None  # the first reason the store could not be written
         directory.mkdir(parents=True, exist_ok=True)
         # 0600 like the rest of the store: the log names private packages.
         descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -50,6 +51,8 @@ class RunLog:
                 spec = str(fields["spec"])
                 self.obtained.setdefault(spec, (str(fields["source"]), int(fields["size"])))
                 self.missing.pop(spec, None)
+            elif kind == "store-failed" and self.store_failure is None:
+                self.store_failure = str(fields["error"])
             elif kind == "kept-local":
                 self.kept_local.add(str(fields["spec"]))
             elif kind == "packument":
