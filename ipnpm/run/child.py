@@ -9,23 +9,28 @@ Death by signal N is reported as 128+N, the shell's convention.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ipnpm.errors import NpmNotFoundError
+
+if TYPE_CHECKING:
+    import subprocess
+
+# subprocess, threading and ctypes are imported where a child is started: the pass-through
+# path only execs npm (exec_npm), and must not pay for them.
 
 GRACE = 5.0  # seconds npm gets to stop by itself after Ctrl-C, and again after SIGTERM
 
 
 def _escalate(process: subprocess.Popen[bytes]) -> None:
+    import subprocess
+
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
         try:
             process.wait(timeout=GRACE)
@@ -70,6 +75,8 @@ def _die_with_parent() -> Callable[[], None] | None:
     install step ends, and meanwhile retries the dead proxy for a minute."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
@@ -85,6 +92,9 @@ def _die_with_parent() -> Callable[[], None] | None:
 
 def run_child(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> int:
     """Run ``argv`` with inherited stdio and the policy above; return the exit code to use."""
+    import subprocess
+    import threading
+
     process = subprocess.Popen(
         list(argv),
         env=dict(env),
