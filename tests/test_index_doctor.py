@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.index_helpers import (
-    dead_registry,
     index_add,
     index_publish,
     ipnpm_ok,
@@ -41,7 +40,8 @@ def test_doctor_fails_for_each_broken_ipfs_part(
     package = unique_name()
     publish_upstream(verdaccio, package, "1.0.0")
     swarm = new_swarm_key()
-    client = NpmEnv(tmp_path / "client", registry=dead_registry())
+    # A live registry: doctor checks it too, and only the IPFS parts are broken here.
+    client = NpmEnv(tmp_path / "client", registry=verdaccio.url)
     project = make_project(tmp_path / "project", {})
     with (
         kubo_node(tmp_path / "pub", swarm_key=swarm) as pub,

@@ -32,10 +32,15 @@ def test_pip_install_into_a_fresh_venv(tmp_path: Path) -> None:
         timeout=600,
     )
     assert install.returncode == 0, install.stderr
+    # `--version` is npm's under the alias; ipnpm's own is `ipnpm ipfs --version`.
     for argv in (
-        [str(venv / "bin" / "ipnpm"), "--version"],
-        [str(venv / "bin" / "python"), "-m", "ipnpm", "--version"],
+        [str(venv / "bin" / "ipnpm"), "ipfs", "--version"],
+        [str(venv / "bin" / "python"), "-m", "ipnpm", "ipfs", "--version"],
     ):
         result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == f"ipnpm {__version__}"
+    npx = subprocess.run(
+        [str(venv / "bin" / "ipnpx"), "--version"], capture_output=True, text=True, check=False
+    )
+    assert npx.returncode == 0, npx.stderr  # the ipnpx console script is installed and runs

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import requests
 
@@ -88,7 +89,7 @@ class Upstream:
     def _report(self, exc: requests.RequestException, url: str) -> None:
         reason = self.describe_failure(exc, url)
         # The same cause for every tarball of a run is one line, not hundreds.
-        key = reason.split(": ", 1)[-1]
+        key = f"{urlsplit(url).netloc} {reason.rsplit(': ', 1)[-1]}"
         with self._lock:
             if key in self._reported:
                 return

@@ -64,7 +64,13 @@ def load_lockfile(project: Path, *, strict: bool = False) -> Lockfile | None:
         return None
 
 
-def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid: bool) -> None:
+def check_offline(
+    store: Store,
+    lockfile: Lockfile,
+    cids: CidLock | None,
+    by_cid: bool,
+    registry_for: Callable[[str], str] | None = None,
+) -> None:
     """Offline, name every locked tarball no source can give before npm fails on the first one.
 
     Without the upstream a tarball must be in the store, or have a known CID and an IPFS
@@ -75,8 +81,10 @@ def check_offline(store: Store, lockfile: Lockfile, cids: CidLock | None, by_cid
         for tarball in lockfile.tarballs
         if tarball.matches_platform()
         and not tarball.optional  # npm goes on without an optional package it cannot get
-        and not store.has(tarball.integrity, locked_host(tarball), tarball.name, tarball.version)
-        and not (by_cid and cids and cids.cid_for(tarball.integrity))
+        and not store.has(
+            tarball.integrity, locked_host(tarball, registry_for), tarball.name, tarball.version
+        )
+        and not (by_cid and cids and not cids.missing([tarball]))
     ]
     if missing:
         shown = "\n  ".join(sorted(missing))
@@ -204,7 +212,9 @@ def open_run(
         log = stack.enter_context(RunLog(store.root / "logs"))
         sources, kubo_url = _ipfs_sources(settings, env, log)
         if settings.offline and lockfile is not None:
-            check_offline(store, lockfile, cids, by_cid=bool(sources))
+            check_offline(
+                store, lockfile, cids, by_cid=bool(sources), registry_for=config.registry_for
+            )
         if settings.offline and specs and not settings.indexes:
             check_offline_specs(store, config, specs, lockfile)
         if command in LOCKFILE_COMMANDS:

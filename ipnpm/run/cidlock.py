@@ -51,8 +51,19 @@ class CidLock:
         entry = self.entries.get(integrity) if integrity else None
         return entry.cid if entry else None
 
+    def cid_for_unhashed(self, spec: str) -> str | None:
+        """For a lockfile entry without integrity only (npm omits it at times): the CID of the
+        entry labelled ``spec``. The bytes are then verified by that CID and by the tarball's
+        own package.json naming ``spec`` (``sources.fetcher``), so a poisoned entry that names
+        another package's CID installs nothing."""
+        return next((e.cid for e in self.entries.values() if e.spec == spec), None)
+
     def missing(self, tarballs: Iterable[LockedTarball]) -> list[str]:
-        return [t.spec for t in tarballs if self.cid_for(t.integrity) is None]
+        return [
+            t.spec
+            for t in tarballs
+            if (self.cid_for(t.integrity) if t.integrity else self.cid_for_unhashed(t.spec)) is None
+        ]
 
 
 def read_cidlock(project: Path) -> CidLock | None:
@@ -126,9 +137,14 @@ def write_cidlock(project: Path, entries: Mapping[str, Entry]) -> bool:
 
 
 # Keeping ipnpm-lock.json in step with package-lock.json after an install.
-def locked_host(tarball: LockedTarball) -> str | None:
-    """The registry ``host:port`` a locked tarball comes from, which its name@version means."""
-    return urlsplit(tarball.resolved).netloc or None if tarball.resolved else None
+def locked_host(
+    tarball: LockedTarball, registry_for: Callable[[str], str] | None = None
+) -> str | None:
+    """The registry ``host:port`` a locked tarball comes from, which its name@version means:
+    its ``resolved`` URL's, else (npm omitted it) the registry npm uses for that name."""
+    if tarball.resolved:
+        return urlsplit(tarball.resolved).netloc or None
+    return urlsplit(registry_for(tarball.name)).netloc or None if registry_for else None
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -171,6 +187,7 @@ def update_cidlock(
     store: Store,
     npm_cache: Path | None,
     on_ingest: Callable[[StoredObject, str], None] | None = None,
+    registry_for: Callable[[str], str] | None = None,
 ) -> int | None:
     """Rewrite ipnpm-lock.json for the current lockfile; returns how many CIDs are missing.
 
@@ -188,7 +205,7 @@ def update_cidlock(
     missing = 0
     for tarball in lockfile.tarballs:
         integrity = tarball.integrity or store.integrity_for_spec(
-            locked_host(tarball), tarball.name, tarball.version
+            locked_host(tarball, registry_for), tarball.name, tarball.version
         )
         cid = _cid(store, npm_cache, tarball, integrity, on_ingest) or previous.cid_for(integrity)
         if integrity and cid:

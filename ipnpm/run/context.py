@@ -55,9 +55,12 @@ class RunContext:
             or (locked.integrity if locked else None)
             or self.store.integrity_for_spec(urlsplit(urls[0]).netloc, name, version)
         )
-        # A CID is only ever used for the integrity it is recorded under: without one, no CID
-        # from ipnpm-lock.json (a poisoned entry could name any package's bytes).
+        # A CID is used for the integrity it is recorded under. An entry without integrity may
+        # take its CID by name@version, and the fetcher then checks that the bytes are that
+        # package (their package.json), so a poisoned entry cannot install another one.
         cid = self.cids.cid_for(integrity) if self.cids else None
+        if cid is None and integrity is None and self.cids:
+            cid = self.cids.cid_for_unhashed(f"{name}@{version}")
         if cid is None and integrity:
             cid = self.store.cid_for(integrity)
         private = self.indexes is not None and self.indexes.is_private(name)

@@ -70,7 +70,11 @@ def run_npm(
         writes_lock = command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS
         if code == 0 and writes_lock and wants_cidlock(settings.cidlock, context):
             update_cidlock(
-                context.project, context.store, context.config.cache, context.fetcher.on_new
+                context.project,
+                context.store,
+                context.config.cache,
+                context.fetcher.on_new,
+                registry_for=context.config.registry_for,
             )
         say("notice", context.log.summary())
         for line in context.log.missing_report():

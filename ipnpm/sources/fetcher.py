@@ -6,6 +6,8 @@ same content waits on the first (bounded wait, then it fetches on its own).
 
 from __future__ import annotations
 
+import json
+import tarfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -127,6 +129,11 @@ class Fetcher:
                 self.log.event("source-failed", spec=want.spec, source=source.name, error=str(exc))
                 failures.append(f"{source.name}: {exc}")
                 continue
+            if want.integrity is None and source.by_cid and not _is_package(stored, want):
+                # Only the CID vouched for these bytes, and they are another package's.
+                failures.append(f"{source.name}: {want.cid} holds another package, not {want.spec}")
+                self.log.event("cid-mismatch", spec=want.spec, cid=want.cid)
+                continue
             found = Fetched(stored, source.name)
             if self.on_new is not None and (self.seed_all or not source.by_cid):
                 self.on_new(stored, want.spec)
@@ -150,6 +157,27 @@ class Fetcher:
             purpose=purpose,
         )
         return found
+
+
+def _is_package(stored: StoredObject, want: Want) -> bool:
+    """The tarball's own package.json names ``want`` (for bytes no integrity vouches for)."""
+    try:
+        with tarfile.open(stored.path, "r:gz") as archive:
+            for member in archive:
+                if (
+                    member.isfile()
+                    and member.name.count("/") == 1
+                    and (member.name.endswith("/package.json"))
+                ):
+                    handle = archive.extractfile(member)
+                    manifest = json.load(handle) if handle else {}
+                    return bool(
+                        manifest.get("name") == want.name
+                        and manifest.get("version") == want.version
+                    )
+    except (OSError, tarfile.TarError, ValueError, EOFError):
+        return False  # not a readable npm tarball: certainly not the package asked for
+    return False
 
 
 def _spec(want: Want) -> tuple[str, str, str] | None:
