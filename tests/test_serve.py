@@ -125,7 +125,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, verdaccio: Verdaccio) -> Npm
 @pytest.fixture(scope="module")
 def project(world: NpmEnv) -> Path:
     project = make_project(world.root / "project", DEPS)
-    installed = world.run_ipnpm(["install"], project)
+    # The CIDs the clients will ask the server for (no IPFS source here, so asked for).
+    installed = world.run_ipnpm(["install"], project, env={"IPNPM_CIDLOCK": "yes"})
     assert installed.returncode == 0, describe(installed)
     return project
 

@@ -52,6 +52,11 @@ class KuboUnreachableError(KuboError):
     """No connection to Kubo's API: the daemon is stopped, or the address is wrong."""
 
 
+class KuboTimeoutError(KuboError):
+    """Kubo did not answer within ipnpm's own time limit (not Kubo's `timeout` option, whose
+    expiry Kubo reports itself, as an error message)."""
+
+
 _HINT = "start `ipfs daemon`, or point IPNPM_KUBO_API at a running one (off: no Kubo)"
 
 
@@ -92,6 +97,10 @@ class KuboClient:
         except requests.ConnectionError as exc:
             raise KuboUnreachableError(
                 f"Kubo at {self.api_url}: {reason(exc)}", hint=_HINT
+            ) from exc
+        except requests.Timeout as exc:
+            raise KuboTimeoutError(
+                f"Kubo at {self.api_url}: {command}: no answer in time ({reason(exc)})", hint=_HINT
             ) from exc
         except requests.RequestException as exc:
             raise KuboError(

@@ -9,7 +9,12 @@ from collections.abc import Iterator
 
 import requests
 
-from ipnpm.clients.kubo import KuboClient, KuboError, KuboUnreachableError
+from ipnpm.clients.kubo import (
+    KuboClient,
+    KuboError,
+    KuboTimeoutError,
+    KuboUnreachableError,
+)
 from ipnpm.errors import reason
 from ipnpm.ipfs.car import CarReader
 from ipnpm.ipfs.cid import RAW, Cid
@@ -61,6 +66,8 @@ class KuboSource:
             return self._get(cid, {"timeout": f"{self.timeout:g}s"})
         except KuboUnreachableError:
             raise  # open() marks the daemon down
+        except KuboTimeoutError as exc:
+            raise SourceError(str(exc)) from exc  # slow is a failure, not a miss
         except KuboError as exc:
             if _not_found(str(exc)):
                 return None
