@@ -62,7 +62,10 @@ def _tls_reason(exc: BaseException, url: str) -> str | None:
 
 def _ssl_error(error: ssl.SSLError, url: str) -> str:
     reason = str(error.reason or error).upper()
-    if "CERTIFICATE_REQUIRED" in reason or "HANDSHAKE_FAILURE" in reason:
+    # A server that demands a client certificate answers a handshake without one with an alert,
+    # or (depending on timing and TLS version) by closing the connection: an EOF mid-handshake.
+    eof = "EOF" in reason or "EOF OCCURRED" in str(error).upper()
+    if "CERTIFICATE_REQUIRED" in reason or "HANDSHAKE_FAILURE" in reason or eof:
         dart = f"//{urlsplit(url).netloc}/"
         return (
             "the server refused the handshake; it wants a client certificate "
