@@ -21,6 +21,8 @@ _CHANGE_TREE = frozenset(
      "dedupe", "ddp", "prune", "link", "ln"}
 )  # fmt: skip
 
+_UPDATE = frozenset({"update", "up", "upgrade", "udpate"})
+
 # Commands that install exactly what the lockfile says: their packuments can come from it,
 # and they never write a lockfile (nor ipnpm-lock.json).
 LOCKFILE_COMMANDS = frozenset(
@@ -29,6 +31,16 @@ LOCKFILE_COMMANDS = frozenset(
 
 # Commands after which package-lock.json may have changed, so ipnpm-lock.json follows it.
 LOCK_WRITERS = _INSTALL | _CHANGE_TREE
+
+
+def resolves_tree(command: str | None, *, has_lockfile: bool) -> bool:
+    """Whether npm will walk the whole dependency tree through packuments: ``install`` with no
+    lockfile to start from, ``update`` always. (``install <pkg>`` with a lockfile asks only for
+    the new subtree, which looking ahead from package.json would overshoot.)"""
+    if command in _UPDATE:
+        return True
+    return command in _INSTALL and not has_lockfile
+
 
 # Every command that may fetch from a registry.
 _REGISTRY_COMMANDS = LOCK_WRITERS | LOCKFILE_COMMANDS | frozenset(
