@@ -71,9 +71,9 @@ def prefetch(project: Prepared, world: World, scratch: Path, jobs: int | None) -
     """`ipnpm --kubo <peer> ipfs fetch --json` into an empty store; every tarball from Kubo."""
     env = NpmEnv(scratch / "env", registry=world.far_url)
     tree = project.fresh(scratch / "project", world.far_url, cidlock=True)
-    options = ["--kubo", world.peer.api_url, *(["--jobs", str(jobs)] if jobs else [])]
+    options = {"IPNPM_KUBO_API": world.peer.api_url, **({"IPNPM_JOBS": str(jobs)} if jobs else {})}
     daemons = world.daemons_cpu()
-    finished, probe = ipnpm(env, [*options, "ipfs", "fetch", "--json"], tree)
+    finished, probe = ipnpm(env, ["ipfs", "fetch", "--json"], tree, env=options)
     daemons = world.daemons_cpu() - daemons
     totals = json.loads(finished.stdout)
     if totals["sources"] != {"kubo": totals["packages"]} or totals["packages"] < project.tarballs:
