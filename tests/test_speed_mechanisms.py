@@ -14,6 +14,7 @@ import base64
 import contextlib
 import hashlib
 import http.server
+import json
 import multiprocessing
 import os
 import secrets
@@ -27,8 +28,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from ipnpm.clients.upstream import Upstream
 from ipnpm.npm.cacache import content_path, put_content
+from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.ranges import pick
+from ipnpm.proxy.lookahead import UpstreamPackuments
+from ipnpm.run.context import RunContext
 from ipnpm.sources import Want
 from ipnpm.sources.fetcher import Fetcher
 from ipnpm.sources.gateway import GatewaySource
@@ -244,3 +249,117 @@ def test_ranges_pick_what_npm_picks(spec: str, expected: str | None) -> None:
     versions.append("3.0.0")
     # npm takes the latest tag when it satisfies the range, even below a higher match.
     assert pick(versions, spec, {"latest": "2.1.0", "next": "3.0.0"}) == expected
+
+
+class _Registry(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    documents: dict[str, bytes]
+    asked: list[tuple[str, str | None]]
+
+
+class _RegistryHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Registry
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        name = self.path.lstrip("/")
+        self.server.asked.append((name, self.headers.get("If-None-Match")))
+        body = self.server.documents.get(name)
+        if body is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("ETag", etag)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _packument(name: str, deps: dict[str, str]) -> bytes:
+    versions = {
+        "1.0.0": {"name": name, "version": "1.0.0", "dependencies": deps},
+        "2.0.0": {"name": name, "version": "2.0.0", "dependencies": {}},
+    }
+    return json.dumps(
+        {"name": name, "dist-tags": {"latest": "1.0.0"}, "versions": versions}
+    ).encode()
+
+
+@contextlib.contextmanager
+def _upstream_packuments(
+    tmp_path: Path, server: _Registry, *, lookahead: bool
+) -> Iterator[tuple[UpstreamPackuments, RunLog]]:
+    config = NpmConfig(registry=f"http://127.0.0.1:{server.server_address[1]}/")
+    store = Store(tmp_path / "store").open()
+    with RunLog(store.root / "logs") as log:
+        context = RunContext(
+            secret="s",
+            config=config,
+            store=store,
+            fetcher=Fetcher(store, [], log),
+            log=log,
+            upstream=Upstream(config, {}),
+            project=tmp_path / "project",
+            lookahead=lookahead,
+        )
+        packuments = UpstreamPackuments(context, lookahead=lookahead)
+        try:
+            yield packuments, log
+        finally:
+            packuments.close()
+
+
+def test_packuments_are_revalidated_asked_once_and_looked_ahead(tmp_path: Path) -> None:
+    server = _Registry(("127.0.0.1", 0), _RegistryHandler)
+    server.documents = {
+        "a": _packument("a", {"b": "^1.0.0"}),
+        "b": _packument("b", {"c": "1.0.0"}),
+        "c": _packument("c", {}),
+        "z": _packument("z", {}),  # a dependency of b@2 only: never picked, never asked
+    }
+    server.documents["b"] = json.dumps(
+        {
+            "name": "b",
+            "dist-tags": {"latest": "2.0.0"},
+            "versions": {
+                "1.0.0": {"name": "b", "version": "1.0.0", "dependencies": {"c": "1.0.0"}},
+                "2.0.0": {"name": "b", "version": "2.0.0", "dependencies": {"z": "*"}},
+            },
+        }
+    ).encode()
+    server.asked = []
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "package.json").write_text('{"dependencies": {"a": "^1.0.0"}}')
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        with _upstream_packuments(tmp_path, server, lookahead=True) as (packuments, _):
+            first = packuments.get("a", "application/json")
+            assert first.status == 200 and json.loads(first.wire.decoded())["name"] == "a"
+            deadline = time.monotonic() + 10
+            while len(server.asked) < 3 and time.monotonic() < deadline:
+                time.sleep(0.02)  # b, then c (b@1's dependency), fetched ahead of any request
+            for name in ("b", "c", "a"):
+                again = packuments.get(name, "application/json")
+                assert again.status == 200
+        assert sorted(name for name, _ in server.asked) == ["a", "b", "c"]  # once each, no z
+        server.asked.clear()
+        with _upstream_packuments(tmp_path, server, lookahead=False) as (packuments, _):
+            kept = packuments.get("b", "application/json")
+        assert kept.revalidated and json.loads(kept.wire.decoded())["name"] == "b"
+        assert server.asked[0][0] == "b" and server.asked[0][1]  # asked with If-None-Match
+    finally:
+        server.shutdown()
+        server.server_close()
