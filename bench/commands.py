@@ -18,6 +18,7 @@ from typing import Any
 from tests.support.npm_env import NpmEnv, describe
 
 NPM_FLAGS = ("--ignore-scripts", "--no-audit", "--no-fund")
+RESOLVE = ("install", "--package-lock-only", *NPM_FLAGS)  # package.json -> lockfile
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COMMAND_TIMEOUT = 900.0
 

@@ -33,18 +33,20 @@ _MISSING_CONTENT = 6  # `index add`: some locked tarballs (other platforms') are
 
 def publish_index(project: Prepared, world: World) -> str:
     """The IPNS name of an index holding every tarball of the project's lockfile."""
-    kubo = ["--ipnpm-kubo", world.peer.api_url]
+    kubo = {"IPNPM_KUBO_API": world.peer.api_url}
     lockfile = str(project.seed_project / "package-lock.json")
     ipnpm(
         project.seed_env,
-        [*kubo, "ipfs", "index", "add", lockfile],
+        ["ipfs", "index", "add", lockfile],
         project.seed_project,
+        env=kubo,
         allowed=(0, _MISSING_CONTENT),
     )
     published, _ = ipnpm(
         project.seed_env,
-        [*kubo, "ipfs", "index", "publish", "--key", _KEY],
+        ["ipfs", "index", "publish", "--key", _KEY],
         project.seed_project,
+        env=kubo,
     )
     return published.stdout.strip()
 

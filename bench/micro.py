@@ -55,7 +55,7 @@ def passthrough(world: World, scratch: Path, pairs: int) -> dict[str, Any]:
     )
     true = shutil.which("true") or "/bin/true"
     true_s, ipnpm_true_s = _pairs(
-        [true, "run", "noop"], [*ipnpm_argv, "--ipnpm-npm", true, "run", "noop"], project, env, pairs
+        [true, "run", "noop"], [*ipnpm_argv, "--npm", true, "run", "noop"], project, env, pairs
     )
     return {
         "npm_seconds": npm_s,
@@ -71,9 +71,9 @@ def prefetch(project: Prepared, world: World, scratch: Path, jobs: int | None) -
     """`ipnpm --kubo <peer> ipfs fetch --json` into an empty store; every tarball from Kubo."""
     env = NpmEnv(scratch / "env", registry=world.far_url)
     tree = project.fresh(scratch / "project", world.far_url, cidlock=True)
-    options = ["--ipnpm-kubo", world.peer.api_url, *(["--ipnpm-jobs", str(jobs)] if jobs else [])]
+    options = {"IPNPM_KUBO_API": world.peer.api_url, **({"IPNPM_JOBS": str(jobs)} if jobs else {})}
     daemons = world.daemons_cpu()
-    finished, probe = ipnpm(env, [*options, "ipfs", "fetch", "--json"], tree)
+    finished, probe = ipnpm(env, ["ipfs", "fetch", "--json"], tree, env=options)
     daemons = world.daemons_cpu() - daemons
     totals = json.loads(finished.stdout)
     if totals["sources"] != {"kubo": totals["packages"]} or totals["packages"] < project.tarballs:

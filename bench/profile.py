@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.commands import profiled
 from bench.projects import prepare
 from bench.scenarios import ALL
-from bench.slow_proxy import Link
+from bench.slow_proxy import OFFICE, REMOTE
 from bench.world import building_world
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw = args.out / f"{args.project}-{args.scenario}.raw.txt"
     with tempfile.TemporaryDirectory(prefix="ipnpm-profile-") as tmp:
         work = Path(tmp)
-        with building_world(work / "world", Link()) as world:
+        with building_world(work / "world", OFFICE, REMOTE) as world:
             project = prepare(world, args.project, work / "project")
             record = [py_spy, "record", "--format", "raw", "--rate", str(RATE)]
             with profiled([*record, "--output", str(raw), "--"]):

@@ -3,12 +3,13 @@ recorded, a warm ipnpm store and a warm npm cache; fresh copies and tree checks 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.commands import NPM_FLAGS, BenchError, ipnpm, npm
+from bench.commands import NPM_FLAGS, RESOLVE, BenchError, ipnpm, npm
 from bench.world import World
 from tests.support.corpus import check_tree, corpus_project, expected_tree, locked_tarballs
 from tests.support.npm_env import NpmEnv
@@ -26,17 +27,26 @@ class Prepared:
     seed_project: Path  # the project `ipnpm install` seeded the peer from (no node_modules)
     warm_npm: NpmEnv  # an npm cache holding every tarball (registry: the corpus directly)
     tarballs: int  # locked registry tarballs npm installs on this machine
+    tarball_bytes: int  # their total size
+    # Warmed by one resolve each (office link); None when the project cannot be resolved from
+    # its package.json inside the corpus (newer versions' dependencies are not in it).
+    resolve_npm: NpmEnv | None = None
+    resolve_ipnpm: NpmEnv | None = None
+    resolve_failure: str = ""
 
     @property
     def warm_store(self) -> Path:
         """An ipnpm store holding every tarball the project installs on this machine."""
         return self.seed_env.store_dir
 
-    def fresh(self, dest: Path, base: str, *, cidlock: bool = False) -> Path:
-        """A new copy of the project, its lockfile pointing at base, maybe with its CIDs."""
+    def fresh(self, dest: Path, base: str, *, cidlock: bool = False, lockfile: bool = True) -> Path:
+        """A new copy of the project, its lockfile pointing at base, maybe with its CIDs; with
+        ``lockfile=False`` package.json alone (what a resolve starts from)."""
         project = corpus_project(self.name, dest, base.rstrip("/"))
         if cidlock:
             (project / CIDLOCK).write_text(self.cidlock)
+        if not lockfile:
+            (project / "package-lock.json").unlink()
         return project
 
 
@@ -44,7 +54,7 @@ def prepare(world: World, name: str, root: Path) -> Prepared:
     """Seed the peer through `ipnpm --kubo <peer> install` and warm npm's cache; verified."""
     seed_env = NpmEnv(root / "seed-env", registry=world.near_url)
     seed = corpus_project(name, root / "seed-project", world.near_url.rstrip("/"))
-    ipnpm(seed_env, ["--ipnpm-kubo", world.peer.api_url, "install", *NPM_FLAGS], seed)
+    ipnpm(seed_env, ["install", *NPM_FLAGS], seed, env={"IPNPM_KUBO_API": world.peer.api_url})
     verify_tree(name, seed)
     cidlock = (seed / CIDLOCK).read_text()
     warm_npm = NpmEnv(root / "warm-npm", registry=world.near_url)
@@ -54,7 +64,43 @@ def prepare(world: World, name: str, root: Path) -> Prepared:
     shutil.rmtree(warm)
     shutil.rmtree(seed / "node_modules")
     installed = len(json.loads(cidlock)["tarballs"])
-    return Prepared(name, root, cidlock, seed_env, seed, warm_npm, installed)
+    size = sum(p.stat().st_size for p in (seed_env.store_dir / "objects").glob("*/*"))
+    prepared = Prepared(name, root, cidlock, seed_env, seed, warm_npm, installed, size)
+    return _warm_resolves(prepared, world)
+
+
+def _warm_resolves(prepared: Prepared, world: World) -> Prepared:
+    """One resolve from package.json each for npm and ipnpm over the office link, so the warm
+    resolve scenarios find npm's cache and ipnpm's kept packuments warm."""
+    npm_env = NpmEnv(prepared.root / "resolve-npm", registry=world.far_url)
+    ipnpm_env = NpmEnv(prepared.root / "resolve-ipnpm", registry=world.far_url)
+    try:
+        tree = prepared.fresh(prepared.root / "resolve-npm" / "p", world.far_url, lockfile=False)
+        npm(npm_env, RESOLVE, tree)
+        verify_resolved(prepared.name, tree)
+        tree = prepared.fresh(prepared.root / "resolve-ipnpm" / "p", world.far_url, lockfile=False)
+        ipnpm(ipnpm_env, RESOLVE, tree, env={"IPNPM_KUBO_API": "off"})
+        verify_resolved(prepared.name, tree)
+    except BenchError as exc:
+        why = str(exc).splitlines()
+        found = [line for line in why if "404" in line and "requested resource" in line]
+        reason = (found or why or ["?"])[0].strip()
+        return dataclasses.replace(prepared, resolve_failure=f"cannot resolve: {reason}")
+    return dataclasses.replace(prepared, resolve_npm=npm_env, resolve_ipnpm=ipnpm_env)
+
+
+def verify_resolved(name: str, project: Path) -> None:
+    """npm wrote a lockfile naming about as many packages as the fixture's (a resolve picks
+    the newest matching versions, so the tree may differ a little), and installed nothing."""
+    try:
+        packages = json.loads((project / "package-lock.json").read_text())["packages"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise BenchError(f"{name}: resolve wrote no usable lockfile: {exc}") from exc
+    expected = len(locked_tarballs(name))
+    if len(packages) < 0.8 * expected:
+        raise BenchError(f"{name}: resolved {len(packages)} packages, the fixture has {expected}")
+    if (project / "node_modules").exists():
+        raise BenchError(f"{name}: --package-lock-only installed node_modules")
 
 
 def verify_tree(name: str, project: Path) -> None:

@@ -15,6 +15,7 @@ BEGIN = "<!-- bench:results:begin (written by `python -m bench.run`; edits here 
 END = "<!-- bench:results:end -->"
 _NUMBERS = {
     "npm-far": "1",
+    "npm-remote": "1r",
     "npm-verdaccio": "2",
     "npm-offline": "3",
     "ipnpm-lan": "4",
@@ -22,6 +23,10 @@ _NUMBERS = {
     "ipnpm-far": "6",
     "prefetch": "8",
     "prefetch-jobs1": "8b",
+    "npm-resolve-warm": "R1",
+    "ipnpm-resolve-warm": "R2",
+    "npm-resolve-cold": "R3",
+    "ipnpm-resolve-cold": "R4",
 }
 
 
@@ -90,15 +95,43 @@ def _project_section(project: ProjectResult, image_prefix: str) -> list[str]:
         "",
         f"- 5 ÷ 2 (warm store vs warm Verdaccio): {_ratio(project, 'ipnpm-store', 'npm-verdaccio')}"
         f"; 5 ÷ 3 (warm store vs the limit): {_ratio(project, 'ipnpm-store', 'npm-offline')}",
-        f"- 6 ÷ 1 (first install through ipnpm vs plain npm, far upstream): "
-        f"{_ratio(project, 'ipnpm-far', 'npm-far')}",
+        f"- 6 ÷ 1 (first install through ipnpm vs plain npm, office link): "
+        f"{_ratio(project, 'ipnpm-far', 'npm-far')}; 1r ÷ 1 (remote vs office link, npm): "
+        f"{_ratio(project, 'npm-remote', 'npm-far')}",
     ]
+    if "ipnpm-resolve-cold" in project.series:
+        lines.append(
+            f"- resolve R4 ÷ R3 (cold caches): "
+            f"{_ratio(project, 'ipnpm-resolve-cold', 'npm-resolve-cold')}"
+        )
+    lines += _multi_lines(project) + [f"- note: {note}" for note in project.notes]
     if rate is not None and megabytes is not None:
         speedup = f"; {rate / serial:.1f}x the `--jobs 1` rate" if serial else ""
         lines.append(
             f"- prefetch: {rate:.0f} tarballs/s, {megabytes:.1f} MB/s (whole command){speedup}"
         )
     return [*lines, ""]
+
+
+def _multi_lines(project: ProjectResult) -> list[str]:
+    lines = []
+    for tool in ("npm", "ipnpm"):
+        fleet = project.multi.get(f"{tool}-fleet")
+        if fleet and "error" not in fleet:
+            lines.append(
+                f"- fleet of 4 ({tool}{', through one ipnpm ipfs serve' if tool == 'ipnpm' else ''}"
+                f", remote link, n=1): {fleet['seconds']:.1f} s for the fleet, "
+                f"{fleet['bytes'] / MB:.1f} MB across the link = {fleet['ratio']:.2f}x the "
+                f"{fleet['tarball_bytes'] / MB:.1f} MB of tarballs"
+            )
+    concurrent = project.multi.get("concurrent-ci")
+    if concurrent and "error" not in concurrent:
+        lines.append(
+            f"- 8 concurrent ipnpm ci on one store (office link, n=1): {concurrent['seconds']:.1f}"
+            f" s, {concurrent['downloads']} upstream downloads for {concurrent['tarballs']} "
+            f"tarballs (max {concurrent['max_per_tarball']} per tarball)"
+        )
+    return lines
 
 
 def _targets_table(targets: list[Target]) -> list[str]:
@@ -159,7 +192,7 @@ def markdown(results: Results, image_prefix: str = "") -> str:
         "is shared, so absolute seconds are noise and the ratios (same run, rounds interleaved) "
         "are the figures.",
         "",
-        f"Far upstream: {results.link} (bench/slow_proxy.py in front of the corpus Verdaccio).",
+        f"Links (bench/slow_proxy.py in front of the corpus Verdaccio): {results.link}.",
         "",
         "#### Targets",
         "",

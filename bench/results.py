@@ -6,6 +6,12 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+# Resolve scenarios a project may be unable to run (its package.json resolves to versions whose
+# dependencies the corpus lacks): noted in the project, not an unmeasured failure of the harness.
+RESOLVE_KEYS = frozenset(
+    {"npm-resolve-warm", "ipnpm-resolve-warm", "npm-resolve-cold", "ipnpm-resolve-cold"}
+)
+
 
 @dataclass
 class Series:
@@ -53,6 +59,9 @@ class ProjectResult:
     runs: int
     series: dict[str, Series] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # the project could not be prepared
+    tarball_bytes: int = 0
+    multi: dict[str, dict[str, Any]] = field(default_factory=dict)  # fleet, concurrent: once
+    notes: list[str] = field(default_factory=list)
 
     def median(self, key: str) -> float | None:
         found = self.series.get(key)
@@ -67,7 +76,10 @@ class ProjectResult:
         return {
             "tarballs": self.tarballs,
             "runs": self.runs,
+            "tarball_bytes": self.tarball_bytes,
             "scenarios": {key: s.as_json() for key, s in self.series.items()},
+            "multi": self.multi,
+            "notes": self.notes,
             "errors": self.errors,
         }
 
@@ -77,7 +89,7 @@ class Results:
     started: str  # ISO date and time, UTC
     command: str
     quick: bool
-    link: str
+    link: str  # every link, described
     machine: dict[str, str]
     projects: dict[str, ProjectResult] = field(default_factory=dict)
     passthrough: dict[str, Any] = field(default_factory=dict)
@@ -96,6 +108,12 @@ class Results:
             for s in p.series.values()
             for e in s.errors
         ]
+        found += [
+            f"{p.name} / {key}: {str(m['error']).splitlines()[0][:300]}"
+            for p in self.projects.values()
+            for key, m in p.multi.items()
+            if "error" in m
+        ]
         found += [f"passthrough: {e}" for e in self.passthrough.get("errors", [])]
         return found + [f"index: {e}" for e in self.index.get("errors", [])]
 
@@ -105,7 +123,7 @@ class Results:
             f"{p.name} / {s.key}"
             for p in self.projects.values()
             for s in p.series.values()
-            if s.n == 0
+            if s.n == 0 and not (s.key in RESOLVE_KEYS and p.notes)
         ]
         missing += [f"{p.name}: not prepared" for p in self.projects.values() if p.errors]
         if "median_difference_ms" not in self.passthrough:

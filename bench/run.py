@@ -20,12 +20,13 @@ from pathlib import Path
 
 from bench import machine, plot, report
 from bench.commands import BenchError, ipnpm_snapshot
+from bench.fleet import concurrent_ci, ipnpm_fleet, npm_fleet
 from bench.index_bench import index_resolution
 from bench.micro import passthrough
 from bench.projects import Prepared, prepare
-from bench.results import ProjectResult, Results, Series
-from bench.scenarios import ALL, INSTALLS, Run
-from bench.slow_proxy import Link
+from bench.results import RESOLVE_KEYS, ProjectResult, Results, Series
+from bench.scenarios import ALL, INSTALLS, RESOLVES, Run
+from bench.slow_proxy import OFFICE, REMOTE
 from bench.world import World, building_world
 from tests.support.corpus import CORPUS_PROJECTS
 
@@ -63,15 +64,40 @@ def _measure(series: Series, step: Run, project: Prepared, world: World, scratch
     _say(f"  {series.key}: {measured.seconds:.2f} s, tree {measured.tree_cpu:.2f} s CPU{own}{kubo}")
 
 
-def bench_project(world: World, prepared: Prepared, runs: int, work: Path) -> ProjectResult:
+def bench_project(
+    world: World, prepared: Prepared, runs: int, work: Path, *, multi: bool
+) -> ProjectResult:
     result = ProjectResult(prepared.name, prepared.tarballs, runs)
-    result.series = {s.key: Series(s.key, s.label) for s in ALL}
+    result.tarball_bytes = prepared.tarball_bytes
+    if prepared.resolve_failure:
+        result.notes.append(f"resolve scenarios not run: {prepared.resolve_failure}")
+        _say(f"{prepared.name}: {result.notes[-1]}")
+    scenarios = [s for s in ALL if not (prepared.resolve_failure and s.key in RESOLVE_KEYS)]
+    result.series = {s.key: Series(s.key, s.label) for s in scenarios}
     for round_ in range(1, runs + 1):
         _say(f"{prepared.name}: round {round_}/{runs}")
-        for scenario in ALL:
+        for scenario in scenarios:
             scratch = work / "scratch" / f"{scenario.key}-{round_}"
             _measure(result.series[scenario.key], scenario.run, prepared, world, scratch)
+    if multi:
+        for key, step in MULTI:
+            _say(f"{prepared.name}: {key}")
+            scratch = work / "scratch" / key
+            try:
+                result.multi[key] = step(prepared, world, scratch)
+            except (BenchError, OSError, AssertionError, ValueError, KeyError) as exc:
+                result.multi[key] = {"error": f"{type(exc).__name__}: {exc}"}
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            _say(f"  {key}: {result.multi[key]}"[:400])
     return result
+
+
+MULTI = (
+    ("npm-fleet", npm_fleet),
+    ("ipnpm-fleet", ipnpm_fleet),
+    ("concurrent-ci", concurrent_ci),
+)
 
 
 def _prepare(world: World, name: str, work: Path) -> Prepared | str:
@@ -94,14 +120,19 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--pairs", type=int, help="pass-through pairs (default 30; quick 10)")
     parser.add_argument("--out", type=Path, help="results directory (default bench/results)")
     parser.add_argument("--work", type=Path, help="scratch directory (default: a temporary one)")
-    parser.add_argument("--latency-ms", type=float, default=50.0, help="far upstream RTT")
-    parser.add_argument("--rate-mb", type=float, default=5.0, help="far upstream MB/s/conn")
+    parser.add_argument(
+        "--multi-projects",
+        help="projects that also get the fleet and 8 concurrent ci (default tiny and medium; "
+        "quick: tiny)",
+    )
     args = parser.parse_args(argv)
     default_projects = QUICK_PROJECT if args.quick else ",".join(CORPUS_PROJECTS)
     args.project_names = [p for p in (args.projects or default_projects).split(",") if p]
     unknown = set(args.project_names) - set(CORPUS_PROJECTS)
     if unknown:
         parser.error(f"unknown projects {sorted(unknown)}; choose from {CORPUS_PROJECTS}")
+    default_multi = QUICK_PROJECT if args.quick else f"{QUICK_PROJECT},medium-vscode-esbuild"
+    args.multi = set((args.multi_projects or default_multi).split(","))
     args.runs = args.runs or (2 if args.quick else 3)
     args.pairs = args.pairs or (10 if args.quick else 30)
     args.out = args.out or REPO_ROOT / "bench" / "results" / ("quick" if args.quick else "")
@@ -118,24 +149,25 @@ def _extras(results: Results, world: World, prepared: Prepared, work: Path, quic
 
 
 def run(args: argparse.Namespace, work: Path) -> Results:
-    link = Link(latency=args.latency_ms / 1000, rate=args.rate_mb * 1e6)
     results = Results(
         started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         command="python -m bench.run " + " ".join(sys.argv[1:]),
         quick=args.quick,
-        link=link.describe(),
+        link="; ".join(link.describe() for link in (OFFICE, REMOTE)),
         machine=machine.describe(),
     )
     index_project = INDEX_PROJECT if INDEX_PROJECT in args.project_names else None
     index_project = index_project or args.project_names[-1]
-    with ipnpm_snapshot(work / "snapshot"), building_world(work / "world", link) as world:
+    with ipnpm_snapshot(work / "snapshot"), building_world(work / "world", OFFICE, REMOTE) as world:
         for name in args.project_names:
             runs = args.xl_runs if args.xl_runs and name == INDEX_PROJECT else args.runs
             prepared = _prepare(world, name, work / "projects")
             if isinstance(prepared, str):
                 results.projects[name] = ProjectResult(name, 0, runs, errors=[prepared])
                 continue
-            results.projects[name] = bench_project(world, prepared, runs, work / "projects")
+            results.projects[name] = bench_project(
+                world, prepared, runs, work / "projects", multi=name in args.multi
+            )
             if name == index_project:
                 _extras(results, world, prepared, work, args.quick)
             shutil.rmtree(prepared.root, ignore_errors=True)
@@ -149,7 +181,7 @@ def run(args: argparse.Namespace, work: Path) -> Results:
 
 def _publish(results: Results, out: Path, quick: bool) -> None:
     report.write(results, out)
-    keys = [s.key for s in INSTALLS]
+    keys = [s.key for s in (*INSTALLS, *RESOLVES)]
     for project in results.projects.values():
         plot.plot_project(project, keys, out / f"{project.name}.png")
     if not quick and out.resolve().is_relative_to(REPO_ROOT):

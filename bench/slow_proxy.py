@@ -1,13 +1,15 @@
-"""A far upstream on loopback: a reverse proxy that adds a round trip and caps bandwidth.
+"""A WAN link on loopback: a reverse proxy that adds round trips and one shared bottleneck.
 
-    with slow_proxy("http://127.0.0.1:4873/", Link(latency=0.05, rate=5e6)) as far_url:
-        ...  # npm and ipnpm use far_url as their registry
+    with slow_proxy("http://127.0.0.1:4873/", OFFICE) as far:
+        ...  # npm and ipnpm use far.url as their registry; far.bytes_sent counts the link
 
 It stands for a registry on the internet in front of the corpus Verdaccio: each new connection
 waits one round trip (the TCP handshake), each request one more before it is forwarded, and
-each response is streamed to the client at most `rate` bytes per second on that connection.
-The client's Host header is forwarded unchanged, so the tarball URLs Verdaccio writes into
-packuments point back at the proxy.
+every response byte of every connection goes through one token bucket of `rate` bytes per
+second: the link is one shared pipe, as a real office or remote uplink is, so npm's 15 parallel
+sockets share it instead of getting 15 times the bandwidth. The client's Host header is
+forwarded unchanged, so the tarball URLs Verdaccio writes into packuments point back at the
+proxy.
 """
 
 from __future__ import annotations
@@ -40,26 +42,38 @@ _UPSTREAM_TIMEOUT = 120.0
 
 @dataclass(frozen=True)
 class Link:
-    """The simulated network between the client and the registry."""
+    """The simulated network between the clients and the registry."""
 
-    latency: float = 0.05  # seconds per round trip
-    rate: float = 5e6  # bytes per second, per connection
+    name: str
+    latency: float  # seconds per round trip
+    rate: float  # bytes per second, shared by every connection
 
     def describe(self) -> str:
-        return f"{self.latency * 1000:.0f} ms round trip, {self.rate / 1e6:g} MB/s per connection"
+        return (
+            f"{self.name}: {self.rate * 8 / 1e6:g} Mbit/s shared by all connections, "
+            f"{self.latency * 1000:.0f} ms round trip per new connection and per request"
+        )
 
 
-class _Pacer:
-    """Holds a response back to `rate` bytes per second from its first byte."""
+OFFICE = Link("office", latency=0.030, rate=50e6 / 8)
+REMOTE = Link("remote", latency=0.150, rate=8e6 / 8)
+
+
+class _Bucket:
+    """One pipe for every connection: each chunk waits for its turn at `rate` bytes/s."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
-        self.began = time.monotonic()
+        self._lock = threading.Lock()
+        self._free_at = 0.0  # when the pipe has sent everything queued so far
         self.sent = 0
 
     def pace(self, size: int) -> None:
-        self.sent += size
-        ahead = self.began + self.sent / self.rate - time.monotonic()
+        with self._lock:
+            now = time.monotonic()
+            self._free_at = max(self._free_at, now) + size / self.rate
+            self.sent += size
+            ahead = self._free_at - now
         if ahead > 0:
             time.sleep(ahead)
 
@@ -73,6 +87,8 @@ class _Server(ThreadingHTTPServer):
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
         self.link = link
+        self.bucket = _Bucket(link.rate)
+        self.requests = 0
 
     def handle_error(self, request: object, client_address: object) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):  # npm closing idle sockets
@@ -104,6 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = do_POST = do_PUT = do_DELETE = do_GET
 
     def _forward(self) -> None:
+        self.server.requests += 1
         time.sleep(self.server.link.latency)  # the request's round trip
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
@@ -148,9 +165,8 @@ class _Handler(BaseHTTPRequestHandler):
         if bodiless:
             response.read()
             return
-        pacer = _Pacer(self.server.link.rate)
         while chunk := response.read(_CHUNK):
-            pacer.pace(len(chunk))
+            self.server.bucket.pace(len(chunk))
             self.wfile.write(b"%X\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
@@ -169,14 +185,32 @@ class _Handler(BaseHTTPRequestHandler):
             upstream.close()
 
 
+@dataclass(frozen=True)
+class FarLink:
+    """A running link: its URL, and what crossed it."""
+
+    url: str  # http://127.0.0.1:PORT/
+    link: Link
+    _server: _Server
+
+    @property
+    def bytes_sent(self) -> int:
+        """Response body bytes that crossed the link so far."""
+        return self._server.bucket.sent
+
+    @property
+    def requests(self) -> int:
+        return self._server.requests
+
+
 @contextlib.contextmanager
-def slow_proxy(upstream: str, link: Link) -> Iterator[str]:
-    """The proxy's base URL (`http://127.0.0.1:PORT/`) while the with block runs."""
+def slow_proxy(upstream: str, link: Link) -> Iterator[FarLink]:
+    """The link, serving on 127.0.0.1 while the with block runs."""
     server = _Server(upstream, link)
     thread = threading.Thread(target=server.serve_forever, name="slow-proxy", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield FarLink(f"http://127.0.0.1:{server.server_address[1]}/", link, server)
     finally:
         server.shutdown()
         server.server_close()

@@ -2,7 +2,8 @@
 
 - the corpus registry: a Verdaccio holding the four real-world projects, uplink off (the
   "warm Verdaccio" a team would run on its LAN);
-- the far upstream: that registry behind bench.slow_proxy (a registry on the internet);
+- two far upstreams: that registry behind bench.slow_proxy links, an office uplink and a
+  remote one (a registry on the internet, one shared pipe each);
 - the LAN peer: a Kubo that ends up holding every tarball (seeded by `ipnpm --kubo <peer>`);
 - the client's own Kubo, connected to the peer, holding nothing of its own.
 """
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.slow_proxy import Link, slow_proxy
+from bench.slow_proxy import FarLink, Link, slow_proxy
 from tests.support.corpus import CorpusRegistry, running_corpus_registry
 from tests.support.kubo import KuboNode, kubo_node
 
@@ -26,10 +27,19 @@ GC_TIMEOUT = 300.0
 class World:
     root: Path
     corpus: CorpusRegistry
-    far_url: str  # http://127.0.0.1:PORT/ (the slow proxy)
-    link: Link
+    office: FarLink  # the default user's uplink
+    remote: FarLink  # a far site's uplink (P2, the fleet)
     peer: KuboNode
     client: KuboNode
+
+    @property
+    def far_url(self) -> str:
+        """The office link: what "the upstream" means in every scenario unless said."""
+        return self.office.url
+
+    @property
+    def links(self) -> tuple[Link, ...]:
+        return self.office.link, self.remote.link
 
     @property
     def near_url(self) -> str:
@@ -55,11 +65,12 @@ def _process_cpu(node: KuboNode) -> float:
 
 
 @contextlib.contextmanager
-def building_world(root: Path, link: Link) -> Iterator[World]:
+def building_world(root: Path, office: Link, remote: Link) -> Iterator[World]:
     with contextlib.ExitStack() as stack:
         corpus = stack.enter_context(running_corpus_registry(root / "corpus"))
-        far_url = stack.enter_context(slow_proxy(corpus.url, link))
+        office_link = stack.enter_context(slow_proxy(corpus.url, office))
+        remote_link = stack.enter_context(slow_proxy(corpus.url, remote))
         peer = stack.enter_context(kubo_node(root / "kubo-peer"))
         client = stack.enter_context(kubo_node(root / "kubo-client"))
         client.rpc("swarm/connect", peer.multiaddr())
-        yield World(root, corpus, far_url, link, peer, client)
+        yield World(root, corpus, office_link, remote_link, peer, client)

@@ -8,12 +8,16 @@ no index entry to read a tarball by its integrity, and verifies it again as it r
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import secrets
 import shutil
 from pathlib import Path
 
 from ipnpm.npm.integrity import Integrity
+
+_FICLONE = 0x40049409  # linux/fs.h: FICLONE, a copy-on-write clone of a whole file
 
 
 def _path(cache: Path, algorithm: str, digest: bytes) -> Path:
@@ -33,10 +37,13 @@ def content_path(cache: Path, integrity: str) -> Path | None:
 
 
 def put_content(cache: Path, integrity: str, source: Path) -> bool:
-    """Copy verified ``source`` into npm's cache under ``integrity``'s strongest hash.
+    """Put verified ``source`` into npm's cache under ``integrity``'s strongest hash.
 
-    A copy, not a link: npm's cache must not share an inode with ipnpm's store, where a
-    damaged object is quarantined rather than repaired in place.
+    A hard link when the store and npm's cache share a file system: npm then reads the store's
+    own bytes, with no copy and one metadata write per tarball (npm re-verifies everything it
+    reads from its cache, and a store object is never rewritten in place: a damaged one is
+    moved to quarantine, which leaves npm's link alone). Across file systems a reflink where
+    the file system can, else a copy.
     """
     parsed = Integrity.parse(integrity)
     if parsed is None:
@@ -44,14 +51,46 @@ def put_content(cache: Path, integrity: str, source: Path) -> bool:
     algorithm = parsed.strongest
     digest = next(d for a, d in parsed.digests if a == algorithm)
     target = _path(cache, algorithm, digest)
+    try:
+        return _link(source, target)
+    except OSError:
+        return False  # npm then asks the proxy, which serves the same verified bytes
+
+
+def _link(source: Path, target: Path) -> bool:
+    for attempt in (1, 2):
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            return True  # npm (or another run) has it already
+        except FileNotFoundError:
+            if attempt == 2 or not source.exists():
+                raise
+            target.parent.mkdir(parents=True, exist_ok=True)  # a fresh cache: make its dirs
+            continue
+        except OSError as exc:
+            # Another file system (EXDEV), or links not allowed (EPERM: fs.protected_hardlinks
+            # on a store owned by someone else; EMLINK): clone or copy instead.
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+            return _copy(source, target)
+        return True
+    return False
+
+
+def _copy(source: Path, target: Path) -> bool:
     if target.is_file():
         return True
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.ipnpm")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, partial)
+        with source.open("rb") as src, partial.open("wb") as dst:
+            try:
+                fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())  # a reflink: shares blocks
+            except OSError:
+                shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(partial, target)
     except OSError:
         partial.unlink(missing_ok=True)
-        return False  # npm then asks the proxy, which serves the same verified bytes
+        raise
     return True

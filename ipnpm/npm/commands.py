@@ -28,6 +28,8 @@ def _with_aliases(commands: Iterable[str]) -> frozenset[str]:
     return names | {alias for alias, command in ALIASES.items() if command in names}
 
 
+_UPDATE = frozenset({"update", "up", "upgrade", "udpate"})
+
 # Commands that install exactly what the lockfile says: their packuments can come from it,
 # and they never write a lockfile (nor ipnpm-lock.json).
 LOCKFILE_COMMANDS = _with_aliases({"ci", "install-ci-test"})
@@ -51,6 +53,16 @@ _REGISTRY_COMMANDS = (
         "find-dupes",  # `dedupe --dry-run`: builds the ideal tree from packuments
     }
 )
+
+
+# npm_command() returns canonical names, so `update` covers its aliases.
+def resolves_tree(command: str | None, *, has_lockfile: bool) -> bool:
+    """Whether npm will walk the whole dependency tree through packuments: ``install`` with no
+    lockfile to start from, ``update`` always. (``install <pkg>`` with a lockfile asks only for
+    the new subtree, which looking ahead from package.json would overshoot.)"""
+    if command == "update":
+        return True
+    return command in ("install", "install-test") and not has_lockfile
 
 
 def npm_command(args: Sequence[str]) -> str | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +13,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ipnpm.errors import StoreError, reason
 from ipnpm.npm.lockfile import LockedTarball
 from ipnpm.npm.names import escape_name
-from ipnpm.proxy.wire import Wire, read_wire
+from ipnpm.proxy.lookahead import NO_STORE, UpstreamPackuments
 from ipnpm.run.context import RunContext
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
@@ -92,6 +90,10 @@ def _cache_name(name: str, abbreviated: bool) -> str:
 class Packuments:
     def __init__(self, context: RunContext) -> None:
         self.context = context
+        self.upstream = UpstreamPackuments(context, lookahead=context.lookahead)
+
+    def close(self) -> None:
+        self.upstream.close()
 
     def answer(self, name: str, accept: str) -> Answer:
         """The first of: the lockfile (ci, offline), an index, the upstream, ipnpm's cache,
@@ -107,7 +109,7 @@ class Packuments:
         steps: tuple[Callable[[], Answer | None], ...] = (
             lambda: self._from_lockfile(name) if first else None,
             lambda: self._from_index(name),
-            lambda: self._from_upstream(name, accept, abbreviated, failures),
+            lambda: self._from_upstream(name, accept, failures),
             lambda: self._from_cache(name, abbreviated),
             lambda: self._from_lockfile(name),
         )
@@ -157,41 +159,32 @@ class Packuments:
     def _host(self, name: str) -> str:
         return urlsplit(self.context.config.registry_for(name)).netloc
 
-    def _from_upstream(
-        self, name: str, accept: str, abbreviated: bool, failures: list[str]
-    ) -> Answer | None:
+    def _from_upstream(self, name: str, accept: str, failures: list[str]) -> Answer | None:
         """The upstream's answer; ``None`` when offline or unreachable (fall back to cache),
         with the reason appended to ``failures`` and recorded in the run log."""
         if self.context.upstream is None:
             return None
         url = self.context.config.registry_for(name) + escape_name(name)
         try:
-            response = self.context.upstream.request(
-                "GET", url, headers={"Accept": accept}, stream=True
-            )
-            wire = read_wire(response)
+            # Asked once per run, revalidated against the kept copy, looked ahead (lookahead.py).
+            reply = self.upstream.get(name, accept)
         except requests.RequestException as exc:
             failures.append(self.context.upstream.describe_failure(exc, url))
             self.context.log.event("upstream-failed", url=url, reason=failures[-1])
             return None
-        if response.status_code >= 500:
-            failures.append(f"upstream {url}: HTTP {response.status_code}")
+        if reply.status >= 500:
+            failures.append(f"upstream {url}: HTTP {reply.status}")
             self.context.log.event("upstream-failed", url=url, reason=failures[-1])
             return None
-        content_type = response.headers.get("Content-Type", _JSON)
-        if response.status_code == 200:
-            self._cache(name, abbreviated, wire)
+        wire = reply.wire
         return Answer(
-            response.status_code, wire.raw, content_type, encoding=wire.encoding, sized=wire.sized
+            reply.status,
+            wire.raw,
+            reply.content_type,
+            headers=(NO_STORE,),
+            encoding=wire.encoding,
+            sized=wire.sized,
         )
-
-    def _cache(self, name: str, abbreviated: bool, wire: Wire) -> None:
-        path = self.context.store.packument_path(self._host(name), _cache_name(name, abbreviated))
-        try:
-            self.context.store.write_atomic(path, wire.decoded())
-        except (StoreError, ValueError, zlib.error) as exc:
-            # Caching is a bonus (offline use later): serve anyway, but keep the reason.
-            self.context.log.event("cache-failed", name=name, reason=reason(exc))
 
     def _from_cache(self, name: str, abbreviated: bool) -> Answer | None:
         # Either form will do offline: a full document is a superset of the abbreviated one.

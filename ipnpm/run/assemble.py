@@ -21,7 +21,7 @@ from ipnpm.errors import LockfileError, MissingContentError
 from ipnpm.index.client import Index, IndexSet
 from ipnpm.index.files import IndexFiles
 from ipnpm.index.records import RecordCache, RecordResolver
-from ipnpm.npm.commands import LOCKFILE_COMMANDS
+from ipnpm.npm.commands import LOCKFILE_COMMANDS, resolves_tree
 from ipnpm.npm.config import NpmConfig, project_root, read_npm_config
 from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.loglevel import set_level, warn
@@ -245,6 +245,7 @@ def open_run(
             upstream=upstream,
             lockfile=lockfile,
             lockfile_first=_lockfile_first(command, lockfile),
+            lookahead=resolves_tree(command, has_lockfile=lockfile is not None),
             cids=cids,
             indexes=indexes,
             project=project,

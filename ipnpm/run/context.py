@@ -29,6 +29,7 @@ class RunContext:
     upstream: Upstream | None  # None when offline
     lockfile: Lockfile | None = None
     lockfile_first: bool = False  # answer packuments from the lockfile (ci, offline)
+    lookahead: bool = False  # npm resolves a tree: fetch packuments ahead of it (proxy)
     cids: CidLock | None = None  # ipnpm-lock.json: integrity -> CID
     indexes: IndexSet | None = None  # registry indexes, with scope routing
     project: Path = field(default_factory=Path.cwd)

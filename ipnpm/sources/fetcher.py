@@ -1,7 +1,9 @@
 """Obtain a tarball: the store first, then each source in order, verified, stored, once.
 
 One in-flight map makes sure a CID is fetched at most once per run: a second request for the
-same content waits on the first (bounded wait, then it fetches on its own).
+same content waits on the first (bounded wait, then it fetches on its own). Across runs that
+share a store, a lock file per content does the same (``Store.content_lock``): concurrent CI
+jobs download each tarball once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ipnpm.store.objects import Store, StoredObject
 from ipnpm.store.runlog import RunLog
 
 WAIT_FOR_INFLIGHT = 120.0  # seconds a waiter trusts another thread's download
+WAIT_FOR_OTHER_RUN = 60.0  # seconds a run waits on another run's download of the same content
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,8 @@ class Fetcher:
         stored = StoredObject(cid, integrity or "", path.stat().st_size, path)
         return Fetched(stored, "store")
 
-    def _fetch(self, want: Want, purpose: str) -> Fetched:
-        failures: list[str] = []
-        found = self._from_store(want, failures)
-        for source in [] if found else self.sources:
+    def _from_sources(self, want: Want, failures: list[str]) -> Fetched | None:
+        for source in self.sources:
             if want.private and not source.by_cid:
                 failures.append(f"{source.name}: not asked (scope bound to a private index)")
                 continue
@@ -134,10 +135,19 @@ class Fetcher:
                 failures.append(f"{source.name}: {want.cid} holds another package, not {want.spec}")
                 self.log.event("cid-mismatch", spec=want.spec, cid=want.cid)
                 continue
-            found = Fetched(stored, source.name)
             if self.on_new is not None and (self.seed_all or not source.by_cid):
                 self.on_new(stored, want.spec)
-            break
+            return Fetched(stored, source.name)
+        return None
+
+    def _fetch(self, want: Want, purpose: str) -> Fetched:
+        failures: list[str] = []
+        found = self._from_store(want, failures)
+        if found is None and self.sources:
+            key = want.integrity or want.spec
+            with self.store.content_lock(key, WAIT_FOR_OTHER_RUN):
+                # Another run may have stored it while this one waited for the lock.
+                found = self._from_store(want, failures) or self._from_sources(want, failures)
         if found is None:
             # npm skips an optional package it cannot get (and some it never asks for), so a
             # prefetch miss of one is worth a log line, not a failure.

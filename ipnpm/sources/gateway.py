@@ -8,27 +8,32 @@ gateway caught serving a block that does not match its CID is dropped for the re
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import IO, BinaryIO, cast
 
 import requests
 
 from ipnpm.errors import reason
-from ipnpm.ipfs.car import read_car
+from ipnpm.ipfs.car import CarReader
 from ipnpm.ipfs.cid import DAG_PB, RAW, Cid
 from ipnpm.ipfs.errors import BlockHashError, IpfsFormatError
-from ipnpm.ipfs.unixfs import reassemble
-from ipnpm.sources import SourceError, Want, bounded
+from ipnpm.sources import SourceError, Want
+from ipnpm.sources.streamed import StreamedBlocks, file_chunks
 
 RAW_TYPE = "application/vnd.ipld.raw"
 CAR_TYPE = "application/vnd.ipld.car"
 _MAX_BLOCK = 2 * 1024 * 1024 + 1024  # Kubo's block limit: a bigger "block" is an attack
 _MAX_CAR = 512 * 1024 * 1024  # far beyond any npm tarball; bounds memory against a hostile gateway
 _CHUNK = 1 << 16
+_IN_MEMORY = 1 << 20  # a verified multi-block file beyond this waits on disk, not in memory
 
-_Answers = queue.SimpleQueue[tuple[str, list[bytes] | Exception]]  # per gateway: file or failure
+_File = list[bytes] | IO[bytes]  # a verified file: one block, or spooled
+_Answers = queue.SimpleQueue[tuple[str, _File | Exception]]  # per gateway: file or failure
 
 
 class _NotFound(Exception):
@@ -94,7 +99,7 @@ class GatewaySource:
         ]
         chunks = self._race([url for url in self.urls if url not in dropped], cid, failures)
         if chunks is not None:
-            return iter(chunks)
+            return _read(chunks)
         if all(reason is None for _, reason in failures):
             return None
         failures.sort(key=lambda failure: self.urls.index(failure[0]))
@@ -102,7 +107,7 @@ class GatewaySource:
 
     def _race(
         self, urls: list[str], cid: Cid, failures: list[tuple[str, str | None]]
-    ) -> list[bytes] | None:
+    ) -> _File | None:
         """Ask ``urls`` in order, ``parallel`` at a time; the first verified file wins."""
         waiting = urls[::-1]  # pop() from the end keeps the configured order
         running: dict[str, float] = {}  # gateway -> the deadline of its request
@@ -124,7 +129,7 @@ class GatewaySource:
                 continue
             if running.pop(url, None) is None:
                 continue  # it already counted as overdue
-            if isinstance(answer, list):
+            if not isinstance(answer, Exception):
                 return answer
             failures.append((url, None if isinstance(answer, _NotFound) else str(answer)))
         return None
@@ -148,8 +153,9 @@ class GatewaySource:
         except Exception as exc:  # a bug here must fail this gateway, not hang the race
             answers.put((url, _Failed(reason(exc))))
 
-    def _fetch(self, url: str, cid: Cid, ends: float) -> list[bytes]:
-        """The verified file from one gateway."""
+    def _fetch(self, url: str, cid: Cid, ends: float) -> _File:
+        """The verified file from one gateway: a block in memory, a larger file spooled (block
+        by block: at most about one block in memory, whatever the file's size)."""
         try:
             session = self._idle.get_nowait()
         except queue.Empty:
@@ -157,16 +163,11 @@ class GatewaySource:
             session.trust_env = False  # gateways are given explicitly; loopback ones never proxied
         try:
             if cid.codec == RAW:
-                blocks = {cid: self._get(session, f"{url}/ipfs/{cid}?format=raw", RAW_TYPE, ends)}
-            else:
-                query = "format=car&dag-scope=entity"
-                car = self._get(session, f"{url}/ipfs/{cid}?{query}", CAR_TYPE, ends)
-                _, blocks = read_car(car)  # hashes every block against its CID as it reads it
-            # Walk from the CID we asked for, not the roots the CAR claims; this also hashes the
-            # raw block, and a block missing from the DAG fails.
-            # A DAG linking one block a million times is an attack, not a tarball.
-            limit = 2 * sum(len(block) for block in blocks.values()) + (1 << 20)
-            return list(bounded(reassemble(cid, blocks.__getitem__), limit, f"the file {cid}"))
+                block = self._get(session, f"{url}/ipfs/{cid}?format=raw", RAW_TYPE, ends)
+                if not cid.verify(block):
+                    raise BlockHashError(f"block {cid} does not match its hash")
+                return [block]
+            return self._spooled(session, url, cid, ends)
         except BlockHashError as exc:
             # Only a block that lies about its hash gets a gateway dropped: a CAR cut short
             # (boxo appends an in-band error when it cannot find a block) is an honest failure.
@@ -177,23 +178,57 @@ class GatewaySource:
         finally:
             self._idle.put(session)
 
+    def _spooled(self, session: requests.Session, url: str, cid: Cid, ends: float) -> IO[bytes]:
+        # Walk from the CID we asked for, not the roots the CAR claims: every block is hashed
+        # as it is read, and a block missing from the DAG fails.
+        query = "format=car&dag-scope=entity"
+        headers = {"Accept": CAR_TYPE}
+        spool = tempfile.SpooledTemporaryFile(_IN_MEMORY)  # noqa: SIM115 (handed to _read)
+        try:
+            with self._request(session, f"{url}/ipfs/{cid}?{query}", headers) as response:
+                reader = CarReader(cast(BinaryIO, _Bounded(response.raw, _MAX_CAR, ends)))
+
+                def one(missing: Cid) -> bytes:  # a repeated block, sent once
+                    return self._get(session, f"{url}/ipfs/{missing}?format=raw", RAW_TYPE, ends)
+
+                for chunk in file_chunks(cid, StreamedBlocks(reader, one), f"the file {cid}"):
+                    spool.write(chunk)
+        except SourceError as exc:
+            spool.close()
+            cause = exc.__cause__
+            if isinstance(cause, BlockHashError):
+                raise cause from None
+            if isinstance(cause, (_Failed, _NotFound)):
+                raise cause from None
+            raise _Failed(exc.message) from exc
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return spool
+
     def _get(self, session: requests.Session, url: str, accept: str, ends: float) -> bytes:
         limit = _MAX_BLOCK if accept == RAW_TYPE else _MAX_CAR
-        try:
-            headers = {"Accept": accept}
-            with session.get(url, headers=headers, timeout=self._timeout, stream=True) as response:
-                if response.status_code in (404, 410):
-                    raise _NotFound
-                if response.status_code != 200:
-                    raise _Failed(f"HTTP {response.status_code}")
+        with self._request(session, url, {"Accept": accept}) as response:
+            try:
                 return _body(response, limit, ends)
-        except requests.ConnectTimeout as exc:
-            raise _TimedOut(f"no connection within {self._timeout[0]:g} s") from exc
+            except requests.RequestException as exc:
+                raise _failure(exc, self._timeout) from exc
+
+    @contextlib.contextmanager
+    def _request(
+        self, session: requests.Session, url: str, headers: dict[str, str]
+    ) -> Iterator[requests.Response]:
+        try:
+            response = session.get(url, headers=headers, timeout=self._timeout, stream=True)
         except requests.RequestException as exc:
-            # requests reports a read timeout in mid-body as a ConnectionError, hence the text test.
-            if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
-                raise _TimedOut(f"no answer within {self._timeout[1]:g} s") from exc
-            raise _Failed(f"unreachable or cut off: {reason(exc)}") from exc
+            raise _failure(exc, self._timeout) from exc
+        with response:
+            if response.status_code in (404, 410):
+                raise _NotFound
+            if response.status_code != 200:
+                raise _Failed(f"HTTP {response.status_code}")
+            yield response
 
     def _drop(self, url: str, reason: str) -> None:
         with self._lock:
@@ -205,6 +240,47 @@ class GatewaySource:
     def _why(self, url: str) -> str:
         with self._lock:
             return self._dropped.get(url, "")
+
+
+def _failure(exc: requests.RequestException, timeout: tuple[float, float]) -> _Failed:
+    if isinstance(exc, requests.ConnectTimeout):
+        return _TimedOut(f"no connection within {timeout[0]:g} s")
+    # requests reports a read timeout in mid-body as a ConnectionError, hence the text test.
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc):
+        return _TimedOut(f"no answer within {timeout[1]:g} s")
+    return _Failed(f"unreachable or cut off: {reason(exc)}")
+
+
+class _Bounded:
+    """A response body read for CarReader, within a size limit and the request's deadline."""
+
+    def __init__(self, raw: object, limit: int, ends: float) -> None:
+        self._raw = cast(BinaryIO, raw)
+        self._left = limit
+        self._ends = ends
+
+    def read(self, size: int) -> bytes:
+        if time.monotonic() > self._ends:
+            raise _TimedOut("answer too slow: past the deadline")
+        try:
+            data = self._raw.read(size)
+        except (OSError, requests.RequestException, ValueError) as exc:
+            if "timed out" in str(exc):
+                raise _TimedOut(f"no answer within the read timeout: {reason(exc)}") from exc
+            raise _Failed(f"unreachable or cut off: {reason(exc)}") from exc
+        self._left -= len(data)
+        if self._left < 0:
+            raise _Failed(f"answer larger than {_MAX_CAR} bytes")
+        return data
+
+
+def _read(file: _File) -> Iterator[bytes]:
+    if isinstance(file, list):
+        yield from file
+        return
+    with file:
+        while chunk := file.read(_CHUNK):
+            yield chunk
 
 
 def _body(response: requests.Response, limit: int, ends: float) -> bytes:

@@ -1,11 +1,12 @@
 """A Kubo daemon as a source: single blocks with ``block/get``, larger files as a CAR from
-``dag/export``; every block is verified here even though Kubo verified it too."""
+``dag/export``, streamed into the store block by block; every block is verified here even
+though Kubo verified it too."""
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Iterator
+from typing import BinaryIO, cast
 
 import requests
 
@@ -19,8 +20,8 @@ from ipnpm.errors import reason
 from ipnpm.ipfs.car import CarReader
 from ipnpm.ipfs.cid import RAW, Cid
 from ipnpm.ipfs.errors import IpfsFormatError
-from ipnpm.ipfs.unixfs import reassemble
-from ipnpm.sources import SourceError, Want, bounded
+from ipnpm.sources import SourceError, Want
+from ipnpm.sources.streamed import StreamedBlocks, file_chunks
 
 NETWORK_TIMEOUT = 15.0  # how long Kubo may search its peers for content it does not hold
 
@@ -46,7 +47,7 @@ class KuboSource:
             raise SourceError(f"Kubo at {self.client.api_url} is unreachable (earlier in this run)")
         cid = Cid.parse(want.cid)
         try:
-            data = self._fetch(cid)
+            chunks = self._fetch(cid)
         except (KuboUnreachableError, requests.ConnectionError) as exc:
             self._down.set()  # a stopped daemon: do not pay for it again on every package
             raise SourceError(
@@ -56,9 +57,9 @@ class KuboSource:
             raise SourceError(f"Kubo request failed: {reason(exc)}") from exc
         except IpfsFormatError as exc:
             raise SourceError(f"Kubo served invalid content for {cid}: {exc}") from exc
-        return None if data is None else iter((data,))
+        return chunks
 
-    def _fetch(self, cid: Cid) -> bytes | None:
+    def _fetch(self, cid: Cid) -> Iterator[bytes] | None:
         # One call: Kubo answers from its own blocks at once and asks its peers only for what
         # it lacks, within the timeout, so content nobody has costs seconds, not a hung install.
         # (An offline-first call would double the requests for content that is on a peer.)
@@ -73,8 +74,10 @@ class KuboSource:
                 return None
             raise SourceError(f"Kubo: {exc}") from exc
 
-    def _get(self, cid: Cid, options: dict[str, str]) -> bytes:
-        return self._block(cid, options) if cid.codec == RAW else self._car(cid, options)
+    def _get(self, cid: Cid, options: dict[str, str]) -> Iterator[bytes]:
+        if cid.codec == RAW:
+            return iter((self._block(cid, options),))
+        return self._car(cid, options)
 
     def _block(self, cid: Cid, options: dict[str, str]) -> bytes:
         block = self.client.call("block/get", str(cid), options=options).content
@@ -82,11 +85,26 @@ class KuboSource:
             raise SourceError(f"Kubo served a block that does not hash to {cid}")
         return block
 
-    def _car(self, cid: Cid, options: dict[str, str]) -> bytes:
-        response = self.client.call("dag/export", str(cid), options=options)
-        car = response.content
-        blocks = dict(CarReader(io.BytesIO(car)))  # verifies every block
-        # A real tarball is never much larger than the blocks it is made of (gzip leaves no
-        # repeated 1 MiB chunks); a DAG that links one block a million times is an attack.
-        limit = 2 * len(car) + (1 << 20)
-        return b"".join(bounded(reassemble(cid, blocks.__getitem__), limit, f"the file {cid}"))
+    def _car(self, cid: Cid, options: dict[str, str]) -> Iterator[bytes]:
+        response = self.client.call("dag/export", str(cid), options=options, stream=True)
+        try:
+            reader = CarReader(cast(BinaryIO, response.raw))  # the header: a bad answer fails now
+        except BaseException:
+            response.close()
+            raise
+        blocks = StreamedBlocks(reader, lambda missing: self._one_more(missing, options))
+        return _closing(file_chunks(cid, blocks, f"the file {cid} from Kubo"), response)
+
+    def _one_more(self, cid: Cid, options: dict[str, str]) -> bytes:
+        try:
+            return self._block(cid, options)
+        except KuboError as exc:  # mid-stream: the fetcher expects a SourceError
+            raise SourceError(f"Kubo: block {cid}: {exc}") from exc
+
+
+def _closing(chunks: Iterator[bytes], response: requests.Response) -> Iterator[bytes]:
+    """``chunks``, with the HTTP response closed when they end, fail or are abandoned."""
+    try:
+        yield from chunks
+    finally:
+        response.close()

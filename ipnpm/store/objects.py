@@ -10,6 +10,7 @@ concurrent ipnpm runs can share one store)::
     packuments/<host>/<name>.json       the last packument seen, for --offline
     private/<xy>/<cid>                  marks an object as private (never seeded, never public)
     quarantine/                         objects that failed verification
+    locks/<key>.lock                    held (flock) by the run downloading that content
 
 Everything is private to the user who owns the store: directories 0700, files 0600 (a stricter
 umask is kept), and nothing is ever written through a symbolic link found inside the store.
@@ -21,6 +22,7 @@ import base64
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import secrets
 import stat
@@ -35,9 +37,11 @@ from ipnpm.ipfs.unixfs import FileCidHasher
 from ipnpm.npm.integrity import Integrity, IntegrityHasher
 
 CHUNK = 1 << 16
-_DIRS = ("objects", "integrity", "specs", "packuments", "private", "quarantine", "tmp", "logs")
+_DIRS = ("objects", "integrity", "specs", "packuments", "private", "quarantine", "tmp", "logs",
+         "locks")  # fmt: skip
 _DIR_MODE = 0o700  # the store holds private tarballs: its owner's alone
 _FILE_MODE = 0o600
+SMALL_MAX_AGE = 60.0  # seconds after which a tmp/*.small is a killed run's leftover
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,13 @@ def _segment(text: str) -> str:
     if not quoted:
         return "%"  # no text quotes to a lone "%"
     return quoted.replace(".", "%2E", 1) if quoted.startswith(".") else quoted
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _shard(cid: str) -> str:
@@ -206,6 +217,72 @@ class Store:
             except OSError as exc:
                 raise self._write_failed(exc) from exc
 
+    def _write_small(self, target: Path, data: bytes, *, replace: bool = False) -> None:
+        """Publish a tiny index file (an integrity's CID, a spec's integrity) without the lock
+        and renames of a partial: written to ``tmp/*.small``, hard-linked into place, unlinked.
+        A killed run may leave one ``.small`` behind, which ``clear_tmp`` removes once it is old.
+        An existing file stays: an integrity always names the same CID; a spec may name other
+        bytes on another registry, so ``replace`` rewrites it when it differs."""
+        self._ensure_dir(target.parent)
+        scratch = self.root / "tmp" / f"{secrets.token_hex(8)}.small"
+        try:
+            scratch.write_bytes(data)
+            try:
+                os.link(scratch, target)
+            except FileExistsError:
+                if replace and _read_or_none(target) != data:
+                    os.replace(scratch, target)
+        except OSError as exc:
+            raise self._write_failed(exc) from exc
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    # -- one download per content across runs -------------------------------------------------
+
+    @contextlib.contextmanager
+    def content_lock(self, key: str, timeout: float) -> Iterator[bool]:
+        """Hold ``locks/<key>.lock`` while downloading that content; yields whether it is held.
+
+        A second run wanting the same content waits here (at most ``timeout`` seconds) and
+        then finds it in the store. The lock is an flock, so it dies with its holder however
+        the holder dies: a dead run never blocks a live one. On timeout the waiter goes on
+        without the lock (yields False) and downloads on its own.
+        """
+        name = hashlib.sha256(key.encode()).hexdigest()[:32]
+        path = self.root / "locks" / f"{name}.lock"
+        handle = self._acquire(path, time.monotonic() + timeout)
+        try:
+            yield handle is not None
+        finally:
+            if handle is not None:
+                # Unlinked while held, so that no waiter can lock a file that is gone:
+                # _acquire checks that the file it locked is still the one at the path.
+                path.unlink(missing_ok=True)
+                os.close(handle)
+
+    def _acquire(self, path: Path, deadline: float) -> int | None:
+        delay = 0.005
+        while True:
+            try:
+                handle = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+            except OSError:
+                return None  # no lock to be had (read-only store?): fetch without one
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(handle)
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                    return None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            try:
+                if os.fstat(handle).st_ino == os.stat(path).st_ino:
+                    return handle
+            except FileNotFoundError:
+                pass  # its holder released and removed it between our open and our lock
+            os.close(handle)
+
     # -- look-ups ---------------------------------------------------------------------------
 
     def cid_for(self, integrity: str | None) -> str | None:
@@ -289,16 +366,14 @@ class Store:
                 raise self._write_failed(exc) from exc
         self._index(cid, hasher.sha512(), wanted)
         if spec:
-            self.write_atomic(self._spec_path(*spec), hasher.sha512().encode())
+            self._write_small(self._spec_path(*spec), hasher.sha512().encode(), replace=True)
         return StoredObject(cid, hasher.sha512(), size, target)
 
     def _index(self, cid: str, sha512: str, wanted: Integrity | None) -> None:
         entries = list(wanted.digests) if wanted else []
         entries.append(("sha512", base64.b64decode(sha512.split("-", 1)[1])))
-        for algorithm, digest in entries:
-            path = self._integrity_path(algorithm, digest)
-            if not path.is_file():
-                self.write_atomic(path, cid.encode())
+        for algorithm, digest in dict(entries).items():  # sha512 is often asked for twice
+            self._write_small(self._integrity_path(algorithm, digest), cid.encode())
 
     # -- reading with verification ----------------------------------------------------------
 
@@ -366,6 +441,7 @@ class Store:
 
     def clear_tmp(self) -> None:
         """Remove the partial files of killed runs: those whose writer no longer holds them."""
+        self._clear_small()
         for path in (self.root / "tmp").glob("*.partial"):
             try:
                 handle = os.open(path, os.O_RDONLY)
@@ -379,6 +455,14 @@ class Store:
                 path.unlink(missing_ok=True)
             finally:
                 os.close(handle)
+
+    def _clear_small(self) -> None:
+        # A .small lives for microseconds: one a minute old was left by a killed run.
+        old = time.time() - SMALL_MAX_AGE
+        for path in (self.root / "tmp").glob("*.small"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < old:
+                    path.unlink()
 
 
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFLNK: "a symbolic link", stat.S_IFDIR: "a directory"}
