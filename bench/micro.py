@@ -55,7 +55,11 @@ def passthrough(world: World, scratch: Path, pairs: int) -> dict[str, Any]:
     )
     true = shutil.which("true") or "/bin/true"
     true_s, ipnpm_true_s = _pairs(
-        [true, "run", "noop"], [*ipnpm_argv, "--ipnpm-npm", true, "run", "noop"], project, env, pairs
+        [true, "run", "noop"],
+        [*ipnpm_argv, "--ipnpm-npm", true, "run", "noop"],
+        project,
+        env,
+        pairs,
     )
     return {
         "npm_seconds": npm_s,
