@@ -226,7 +226,9 @@ class Store:
         self._ensure_dir(target.parent)
         scratch = self.root / "tmp" / f"{secrets.token_hex(8)}.small"
         try:
-            scratch.write_bytes(data)
+            handle = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _FILE_MODE)
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
             try:
                 os.link(scratch, target)
             except FileExistsError:
