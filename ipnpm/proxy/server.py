@@ -228,6 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(Answer(status, json.dumps({"error": message}).encode()))
 
     def _answer(self) -> None:
+        if any("\x00" in value for value in self.headers.values()):
+            # No registry needs one, and a NUL must never reach an upstream or a cache key.
+            raise _BadRequest(400, "a control character in a request header")
         host = self.headers.get("Host")
         port = self.server.server_address[1]
         if not host_allowed(host, self.server.bound_host, port, self.server.auth.host_names):
