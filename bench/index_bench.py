@@ -37,7 +37,7 @@ def publish_index(project: Prepared, world: World) -> str:
     lockfile = str(project.seed_project / "package-lock.json")
     ipnpm(
         project.seed_env,
-        ["ipfs", "index", "add", lockfile],
+        ["ipfs", "index", "add", "--key", _KEY, lockfile],
         project.seed_project,
         env=kubo,
         allowed=(0, _MISSING_CONTENT),
