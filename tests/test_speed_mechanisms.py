@@ -82,19 +82,32 @@ def test_a_quarantined_object_leaves_npms_link_alone(tmp_path: Path) -> None:
     assert not store.object_path(stored.cid).exists()
 
 
-@pytest.mark.parametrize("strip", [("integrity",), ("resolved",), ("integrity", "resolved")])
+@pytest.mark.parametrize(
+    ("strip", "by_cid_alone"),
+    [
+        (("integrity",), False),
+        (("resolved",), False),
+        (("integrity", "resolved"), False),
+        (("integrity", "resolved"), True),
+    ],
+)
 def test_lockfile_entries_npm_fetches_by_url_are_read_from_npms_cache(
-    npm_env: NpmEnv, tmp_path: Path, strip: tuple[str, ...]
+    npm_env: NpmEnv, tmp_path: Path, strip: tuple[str, ...], by_cid_alone: bool
 ) -> None:
     """npm fetches an entry lacking ``resolved`` or ``integrity`` by URL through its HTTP cache,
     keyed by the proxy's URL of this run: without an index entry for that URL, npm downloaded
     such a tarball through the proxy every run, even with the store's object already linked
-    into its cache. With it, npm asks the proxy for no tarball at all."""
+    into its cache. With it, npm asks the proxy for no tarball at all. ``by_cid_alone``: the
+    store knows the object only by the CID in ipnpm-lock.json (its name@version map is for
+    another registry), so its sha512 comes from re-hashing it."""
     project = make_project(
         tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
     )
-    installed = npm_env.run_ipnpm(["install"], project)  # fills the store
+    cidlock = {"IPNPM_CIDLOCK": "yes"}
+    installed = npm_env.run_ipnpm(["install"], project, env=cidlock)  # fills the store
     assert installed.returncode == 0, describe(installed)
+    if by_cid_alone:
+        shutil.rmtree(npm_env.store_dir / "specs")
     lock_path = project / "package-lock.json"
     lock = json.loads(lock_path.read_text())
     entries = {k: e for k, e in lock["packages"].items() if k.startswith("node_modules/")}
@@ -105,7 +118,7 @@ def test_lockfile_entries_npm_fetches_by_url_are_read_from_npms_cache(
     for gone in (project / "node_modules", npm_env.cache_dir):
         shutil.rmtree(gone)
 
-    result = npm_env.run_ipnpm(["ci"], project)
+    result = npm_env.run_ipnpm(["ci"], project, env=cidlock)
 
     assert result.returncode == 0, describe(result)
     assert installed_specs(project) == {
