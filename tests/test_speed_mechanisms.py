@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import signal
 import threading
 import time
@@ -41,6 +42,8 @@ from ipnpm.sources.kubo import KuboSource
 from ipnpm.store.objects import Store
 from ipnpm.store.runlog import RunLog
 from tests.support.kubo import KuboNode, kubo_node
+from tests.support.npm_env import NpmEnv, describe, make_project
+from tests.support.runlog import delivered, installed_specs, served_events
 
 BIG = 24 * 1024 * 1024 + 12345  # 25 blocks of 1 MiB
 FEW_BLOCKS = 6 * 1024 * 1024  # a block in flight is read, sliced, hashed and written: ~4 MiB
@@ -77,6 +80,52 @@ def test_a_quarantined_object_leaves_npms_link_alone(tmp_path: Path) -> None:
     handed = content_path(cache, _sri(data))
     assert handed is not None and handed.read_bytes() == data
     assert not store.object_path(stored.cid).exists()
+
+
+@pytest.mark.parametrize(
+    ("strip", "by_cid_alone"),
+    [
+        (("integrity",), False),
+        (("resolved",), False),
+        (("integrity", "resolved"), False),
+        (("integrity", "resolved"), True),
+    ],
+)
+def test_lockfile_entries_npm_fetches_by_url_are_read_from_npms_cache(
+    npm_env: NpmEnv, tmp_path: Path, strip: tuple[str, ...], by_cid_alone: bool
+) -> None:
+    """npm fetches an entry lacking ``resolved`` or ``integrity`` by URL through its HTTP cache,
+    keyed by the proxy's URL of this run: without an index entry for that URL, npm downloaded
+    such a tarball through the proxy every run, even with the store's object already linked
+    into its cache. With it, npm asks the proxy for no tarball at all. ``by_cid_alone``: the
+    store knows the object only by the CID in ipnpm-lock.json (its name@version map is for
+    another registry), so its sha512 comes from re-hashing it."""
+    project = make_project(
+        tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
+    )
+    cidlock = {"IPNPM_CIDLOCK": "yes"}
+    installed = npm_env.run_ipnpm(["install"], project, env=cidlock)  # fills the store
+    assert installed.returncode == 0, describe(installed)
+    if by_cid_alone:
+        shutil.rmtree(npm_env.store_dir / "specs")
+    lock_path = project / "package-lock.json"
+    lock = json.loads(lock_path.read_text())
+    entries = {k: e for k, e in lock["packages"].items() if k.startswith("node_modules/")}
+    for entry in entries.values():
+        for key in strip:
+            del entry[key]
+    lock_path.write_text(json.dumps(lock, indent=2))
+    for gone in (project / "node_modules", npm_env.cache_dir):
+        shutil.rmtree(gone)
+
+    result = npm_env.run_ipnpm(["ci"], project, env=cidlock)
+
+    assert result.returncode == 0, describe(result)
+    assert installed_specs(project) == {
+        f"{k.rsplit('/', 1)[-1]}@{e['version']}" for k, e in entries.items()
+    }
+    assert served_events(npm_env.store_dir) == []  # every tarball came from npm's own cache
+    assert set(delivered(npm_env.store_dir).values()) == {"npm-cache"}
 
 
 # -- one download across runs ------------------------------------------------------------------

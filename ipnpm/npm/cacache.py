@@ -2,17 +2,24 @@
 
 A tarball npm already had never reaches the proxy; its bytes are still in npm's cache, under
 their integrity, which is how ipnpm learns its CID anyway. The other way round, verified bytes
-put there before npm asks make npm skip the request altogether (content files only: npm needs
-no index entry to read a tarball by its integrity, and verifies it again as it reads).
+put there before npm asks make npm skip the request altogether: for a lockfile entry with
+``resolved`` and ``integrity`` the content file is enough (pacote reads it by digest and
+verifies it again as it reads); an entry lacking either is fetched by URL through npm's HTTP
+cache (make-fetch-happen), which needs an index entry for that URL as well
+(``<cache>/_cacache/index-v5/<sha256(key)>``, the format of cacache's ``entry-index.js``).
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import secrets
 import shutil
+import time
+from email.utils import formatdate
 from pathlib import Path
 
 from ipnpm.npm.integrity import Integrity
@@ -55,6 +62,47 @@ def put_content(cache: Path, integrity: str, source: Path) -> bool:
         return _link(source, target)
     except OSError:
         return False  # npm then asks the proxy, which serves the same verified bytes
+
+
+def put_request_entry(cache: Path, url: str, integrity: str, size: int) -> bool:
+    """Record in npm's HTTP cache that a GET of ``url`` answers with the content ``integrity``
+    (put there first with :func:`put_content`), fresh for a day: npm then reads it from its
+    cache instead of asking. For URLs on this run's proxy only, which dies with the run."""
+    key = f"make-fetch-happen:request-cache:{url}"
+    now = int(time.time() * 1000)
+    entry = {
+        "key": key,
+        "integrity": integrity,
+        "time": now,
+        "size": size,
+        "metadata": {
+            "time": now,
+            "url": url,
+            "reqHeaders": {},
+            "resHeaders": {
+                "content-type": "application/octet-stream",
+                "cache-control": "max-age=86400",
+                "date": formatdate(now / 1000, usegmt=True),
+            },
+            "options": {"compress": True},
+        },
+    }
+    line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha1(line.encode(), usedforsecurity=False).hexdigest()
+    hashed = hashlib.sha256(key.encode()).hexdigest()
+    bucket = cache / "_cacache" / "index-v5" / hashed[:2] / hashed[2:4] / hashed[4:]
+    try:
+        bucket.parent.mkdir(parents=True, exist_ok=True)
+        # One append of one line, as cacache itself writes: a torn line fails its hash on read
+        # and npm skips it, so no partial entry is ever taken for an answer.
+        fd = os.open(bucket, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"\n{digest}\t{line}".encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        return False  # npm then asks the proxy, which serves the same verified bytes
+    return True
 
 
 def _link(source: Path, target: Path) -> bool:

@@ -20,3 +20,9 @@ def registry_name(spec: str) -> str | None:
     if ":" in name or (at and ":" in rest) or (not spec.startswith("@") and "/" in name):
         return None  # git+ssh:, github:, file:, http:, user/repo
     return name or None
+
+
+def registry_tarball(registry: str, name: str, version: str) -> str:
+    """Where a registry keeps a tarball by convention: ``<registry><name>/-/<base>-<v>.tgz``
+    (what npm takes for a lockfile entry that has no ``resolved``)."""
+    return f"{registry}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ipnpm.npm.lockfile import LockedTarball
-from ipnpm.npm.names import escape_name
+from ipnpm.npm.names import escape_name, registry_tarball
 from ipnpm.proxy.lookahead import NO_STORE, UpstreamPackuments
 from ipnpm.run.context import RunContext
 
@@ -49,7 +49,7 @@ def from_lockfile(name: str, locked: Iterable[LockedTarball], registry: str) -> 
     versions: dict[str, Any] = {}
     for tarball in locked:
         dist: dict[str, str] = {
-            "tarball": tarball.resolved or _default_tarball(registry, name, tarball.version)
+            "tarball": tarball.resolved or registry_tarball(registry, name, tarball.version)
         }
         if tarball.integrity:
             dist["integrity"] = tarball.integrity
@@ -74,13 +74,9 @@ def from_index(name: str, document: dict[str, Any], registry: str) -> bytes:
     for version, manifest in versions.items():
         if isinstance(manifest, dict):
             dist = dict(manifest.get("dist") or {})
-            dist["tarball"] = _default_tarball(registry, name, version)
+            dist["tarball"] = registry_tarball(registry, name, version)
             manifest["dist"] = dist
     return json.dumps(document).encode()
-
-
-def _default_tarball(registry: str, name: str, version: str) -> str:
-    return f"{registry}{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
 
 
 def _cache_name(name: str, abbreviated: bool) -> str:

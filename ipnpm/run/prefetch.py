@@ -12,7 +12,8 @@ from pathlib import Path
 from types import TracebackType
 
 from ipnpm.errors import MissingContentError
-from ipnpm.npm.cacache import content_path, put_content
+from ipnpm.npm.cacache import content_path
+from ipnpm.run.handoff import NpmCacheHandoff
 from ipnpm.sources import Want
 from ipnpm.sources.fetcher import Fetcher
 
@@ -34,12 +35,12 @@ class Prefetch:
         *,
         jobs: int,
         on_done: Callable[[Want], None] | None = None,
-        npm_cache: Path | None = None,
+        handoff: NpmCacheHandoff | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.wants = list(wants)
         self.on_done = on_done
-        self.npm_cache = npm_cache  # hand verified tarballs to npm's cache before it asks
+        self.handoff = handoff  # hand verified tarballs to npm's cache before it asks
         self.failed: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="prefetch")
         self._futures: list[Future[None]] = []
@@ -51,10 +52,10 @@ class Prefetch:
     def _one(self, want: Want) -> None:
         try:
             fetched = self.fetcher.get(want, purpose="prefetch")
-            cache, integrity = self.npm_cache, want.integrity
-            if cache and integrity and put_content(cache, integrity, fetched.stored.path):
+            handoff = self.handoff
+            if handoff and handoff.hand(want.spec, fetched.stored, want.integrity):
                 self.fetcher.log.event(
-                    "handed", spec=want.spec, cid=fetched.stored.cid, integrity=integrity
+                    "handed", spec=want.spec, cid=fetched.stored.cid, integrity=want.integrity
                 )
         except MissingContentError as exc:
             if not want.optional:

@@ -27,6 +27,7 @@ from ipnpm.run.assemble import open_run
 from ipnpm.run.child import run_child
 from ipnpm.run.cidlock import FILENAME, update_cidlock
 from ipnpm.run.context import RunContext
+from ipnpm.run.handoff import NpmCacheHandoff
 from ipnpm.run.prefetch import Prefetch, not_in_npm_cache
 from ipnpm.run.userconfig import read_user_npmrc, run_userconfig
 from ipnpm.settings import Settings
@@ -63,9 +64,10 @@ def run_npm(
     ) as context:
         wants = not_in_npm_cache(context.locked_wants(), context.config.cache)
         # Verified tarballs go straight into npm's cache, so npm requests none of them.
-        with Prefetch(context.fetcher, wants, jobs=settings.jobs, npm_cache=_npm_cache(context)):
+        handoff = _handoff(context)
+        with Prefetch(context.fetcher, wants, jobs=settings.jobs, handoff=handoff):
             code = _run_through_proxy(
-                context, npx or npm, args, cwd, parsed.positionals, npx=bool(npx)
+                context, npx or npm, args, cwd, parsed.positionals, npx=bool(npx), handoff=handoff
             )
         writes_lock = command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS
         if code == 0 and writes_lock and wants_cidlock(settings.cidlock, context):
@@ -98,6 +100,7 @@ def _run_through_proxy(
     positionals: Sequence[str],
     *,
     npx: bool,
+    handoff: NpmCacheHandoff | None,
 ) -> int:
     config, lockfile, env = context.config, context.lockfile, context.env
     with registry_proxy(context) as proxy_url:
@@ -110,6 +113,8 @@ def _run_through_proxy(
             # straight to the upstream for this run (prefetch still fills npm's cache).
             logger.debug("tarball-URL dependency on %s: no replace-registry-host", url_hosts)
             replace_host = None
+        if handoff is not None:
+            handoff.serve_at(proxy_url, replace_host)
         no_proxy = config.noproxy or tuple(env.get("NO_PROXY", "").split(","))
         argv = npm_argv(
             npm,
@@ -156,6 +161,8 @@ def wants_cidlock(mode: str, context: RunContext) -> bool:
     return uses_ipfs or context.indexes is not None or (context.project / FILENAME).exists()
 
 
-def _npm_cache(context: RunContext) -> Path | None:
-    cache = context.config.cache
-    return cache if cache is not None and context.lockfile is not None else None
+def _handoff(context: RunContext) -> NpmCacheHandoff | None:
+    cache, lockfile = context.config.cache, context.lockfile
+    if cache is None or lockfile is None:
+        return None
+    return NpmCacheHandoff(cache, lockfile.tarballs, context.config.registry_for)

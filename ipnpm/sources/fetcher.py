@@ -90,17 +90,16 @@ class Fetcher:
             cid = want.cid
         if cid is None:
             return None
-        path = self.store.verified_path(cid, integrity)
-        if path is None and self.store.object_path(cid).is_file():
+        stored = self.store.verified_object(cid, integrity)
+        if stored is None and self.store.object_path(cid).is_file():
             # A good object, but not this request's content (its CID was paired with another
             # package's integrity): a miss, and the object stays.
             failures.append(f"store: {cid} is not the content {integrity} names")
             return None
-        if path is None:
+        if stored is None:
             self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
             failures.append(f"store: the stored copy {cid} was corrupt and is quarantined")
             return None
-        stored = StoredObject(cid, integrity or "", path.stat().st_size, path)
         return Fetched(stored, "store")
 
     def _from_sources(self, want: Want, failures: list[str]) -> Fetched | None:

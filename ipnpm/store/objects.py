@@ -401,6 +401,12 @@ class Store:
 
     def verified_path(self, cid: str, integrity: str | None = None) -> Path | None:
         """The object's path after re-hashing it; a corrupt object is quarantined instead."""
+        verified = self.verified_object(cid, integrity)
+        return verified.path if verified is not None else None
+
+    def verified_object(self, cid: str, integrity: str | None = None) -> StoredObject | None:
+        """The object after re-hashing it, with its sha512 (which a CID alone does not give);
+        a corrupt object is quarantined instead."""
         path = self.object_path(cid)
         try:
             got, hasher = self._hash_file(path, Integrity.parse(integrity or ""))
@@ -415,7 +421,7 @@ class Store:
             # Good bytes for their CID, but not the ones this request's integrity names (a
             # lockfile pairing a CID with another package): a miss here, never "corrupt".
             return None
-        return path
+        return StoredObject(cid, hasher.sha512(), path.stat().st_size, path)
 
     def quarantine(self, cid: str) -> None:
         with contextlib.suppress(FileNotFoundError):
