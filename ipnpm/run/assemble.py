@@ -20,7 +20,7 @@ from ipnpm.clients.kubo import KuboClient, discover
 from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import LockfileError, MissingContentError
 from ipnpm.npm.commands import LOCKFILE_COMMANDS, resolves_tree
-from ipnpm.npm.config import NpmConfig, project_root, read_npm_config
+from ipnpm.npm.config import NpmConfig, config_env, project_root, read_npm_config
 from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.loglevel import set_level, warn
 from ipnpm.npm.names import registry_name
@@ -202,10 +202,7 @@ def open_run(
 
     ``for_project=False`` (serve mode) ignores the lockfiles of the directory ipnpm started in.
     """
-    env = dict(os.environ)
-    if userconfig is not None:  # npm's --userconfig from the command line
-        env = {k: v for k, v in env.items() if k.lower() != "npm_config_userconfig"}
-        env["npm_config_userconfig"] = str((cwd / userconfig).resolve())
+    env = config_env(os.environ, cwd, userconfig)  # userconfig: npm's --userconfig
     config = apply_overrides(read_npm_config(npm, cwd, env), overrides or {})
     set_level(loglevel or config.loglevel)  # ipnpm's stderr lines follow npm's loglevel
     if config.offline:  # offline=true in an npmrc or npm_config_offline: ipnpm is offline too
