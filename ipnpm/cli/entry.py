@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,7 +75,23 @@ def npm_entry(settings: Settings, args: Sequence[str]) -> int:
     npm = find_npm(settings.npm, os.environ)
     if not needs_registry(args):
         exec_npm(npm, args)
-    # Imported here so that pass-through commands never load the HTTP and hashing stacks.
-    from ipnpm.run.through_proxy import run_npm
+    cwd = Path.cwd()
+    with early_config_ls(npm, args, cwd):
+        # Imported here so that pass-through commands never load the HTTP and hashing stacks.
+        from ipnpm.run.through_proxy import run_npm
 
-    return run_npm(settings, npm, args, Path.cwd())
+        return run_npm(settings, npm, args, cwd)
+
+
+@contextlib.contextmanager
+def early_config_ls(npm: str, args: Sequence[str], cwd: Path) -> Iterator[None]:
+    """``npm config ls --json`` started now, for the run to collect after its imports (the
+    same environment as the run computes it: a different one simply asks npm again)."""
+    from ipnpm.npm.config import config_env
+    from ipnpm.npm.config_ls import started_config_ls
+    from ipnpm.npm.overrides import take_option
+
+    userconfig = take_option(args, "userconfig")[1]
+    env = config_env(os.environ, cwd, userconfig[-1] if userconfig else None)
+    with started_config_ls(npm, cwd, env):
+        yield

@@ -49,13 +49,17 @@ def run_npx_line(own: OwnArgs) -> int:
     """npx's command line: the package it runs comes through the proxy, like ``npm exec``."""
 
     def run() -> int:
+        from ipnpm.cli.entry import early_config_ls
         from ipnpm.npm.locate import find_npm
-        from ipnpm.run.through_proxy import run_npm
 
         settings = settings_for(own)
         npm = find_npm(settings.npm, os.environ)
         npx = find_npm(settings.npm, os.environ, program="npx")
-        return run_npm(settings, npm, own.npm_args, Path.cwd(), npx=npx)
+        cwd = Path.cwd()
+        with early_config_ls(npm, own.npm_args, cwd):
+            from ipnpm.run.through_proxy import run_npm
+
+            return run_npm(settings, npm, own.npm_args, cwd, npx=npx)
 
     return guarded(run, debug=wants_debug(own))
 

@@ -16,8 +16,7 @@ import ssl
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.npm.network import NetworkSettings
 
 _TRUST_HINT = "set npm's cafile= to the CA bundle that signs it, or ca="

@@ -8,7 +8,6 @@ reaches exactly the registries npm reaches.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import ssl
@@ -17,10 +16,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import certifi
 import requests
 from requests.adapters import HTTPAdapter
 
+from ipnpm.clients import is_loopback
 from ipnpm.errors import NpmConfigError
 from ipnpm.npm.network import ClientCert, DefaultRoots, NetworkSettings, Trust
 
@@ -28,15 +27,6 @@ if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs  # the stubs' names for these dicts
 
 logger = logging.getLogger("ipnpm.clients")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def session_for(network: NetworkSettings, *, loopback_direct: bool = True) -> requests.Session:
@@ -145,6 +135,8 @@ def _load_default_roots(context: ssl.SSLContext, trust: Trust) -> None:
     if trust.default_roots is DefaultRoots.OPENSSL:
         context.load_default_certs()
     else:
+        import certifi  # only here: loading it reads package resources
+
         context.load_verify_locations(cafile=certifi.where())
     if trust.extra_ca_file:
         try:

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import KuboUnavailableError, UsageError, reason
 
 _local = threading.local()

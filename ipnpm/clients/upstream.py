@@ -12,14 +12,10 @@ import threading
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import requests
-
 from ipnpm.clients.failures import describe_failure
-from ipnpm.clients.http import is_loopback, session_for
+from ipnpm.clients.lazy import requests
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.loglevel import warn
-
-__all__ = ["TIMEOUT", "Upstream", "is_loopback"]
 
 TIMEOUT = (10.0, 60.0)  # connect, read: a hanging upstream must not stall npm forever
 logger = logging.getLogger("ipnpm.upstream")
@@ -39,6 +35,9 @@ class Upstream:
         # requests' Session is not thread-safe; one per proxy worker thread keeps keep-alive.
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
+            # Imported here: a run that never asks the upstream never loads requests.
+            from ipnpm.clients.http import session_for
+
             session = self._local.session = session_for(self.config.network)
         return session
 

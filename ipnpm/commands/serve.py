@@ -30,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
-from ipnpm.clients.upstream import is_loopback
+from ipnpm.clients import is_loopback
 from ipnpm.commands.serve_gateway import TrustlessGateway
 from ipnpm.errors import ExitCode, IpnpmError, UsageError
 from ipnpm.npm.invocation import registry_hosts, replace_registry_host

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-import requests
-
 from ipnpm.clients.kubo import KuboClient, KuboError
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import reason
 from ipnpm.ipfs.car import read_car
 from ipnpm.ipfs.cid import Cid

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import requests
-
 from ipnpm.clients.kubo import KuboClient, KuboError
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import IndexUnavailableError
 from ipnpm.ipfs.ipns import (
     IpnsError,

@@ -20,9 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING
 
 from ipnpm.ipfs import dagcbor
 from ipnpm.ipfs.cid import Cid
@@ -37,6 +35,9 @@ from ipnpm.ipfs.ipns_name import (
     public_key_for_name,
 )
 from ipnpm.ipfs.protobuf import bytes_field, iter_fields, varint_field
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = [
     "MAX_RECORD_SIZE",
@@ -154,6 +155,9 @@ def verify_record(name: str | Cid, raw: bytes, *, now: datetime | None = None) -
         raise IpnsError(f"IPNS record for {shown} has no signed data field")
     pubkey = entry.get(_PUBKEY)
     key = public_key_for_name(name_cid, pubkey if isinstance(pubkey, bytes) else None)
+    # Imported here, at the first verification: cryptography's start-up is not every run's.
+    from cryptography.exceptions import InvalidSignature
+
     # Checked before `data` is parsed, so no unauthenticated dag-cbor is ever interpreted.
     try:
         key.verify(signature, SIGNATURE_PREFIX + data)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typing import TYPE_CHECKING
 
 from ipnpm.errors import ExitCode
 from ipnpm.ipfs.cid import IDENTITY, LIBP2P_KEY, SHA2_256, Cid, identity_cid
@@ -23,6 +21,9 @@ from ipnpm.ipfs.errors import IpfsFormatError
 from ipnpm.ipfs.multibase import b58_decode
 from ipnpm.ipfs.protobuf import bytes_field, iter_fields, varint_field
 from ipnpm.ipfs.varint import encode_varint
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ED25519 = 1
 _KEY_TYPES = {0: "RSA", 1: "Ed25519", 2: "Secp256k1", 3: "ECDSA"}
@@ -73,6 +74,8 @@ def format_name(cid: Cid) -> str:
 
 def marshal_public_key(public_key: Ed25519PublicKey) -> bytes:
     """The protobuf `PublicKey` of an Ed25519 key: 08 01 12 20 followed by the 32 raw bytes."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return varint_field(1, ED25519) + bytes_field(2, raw)
 
@@ -109,6 +112,9 @@ def _unmarshal_ed25519(serialized: bytes, shown: str) -> Ed25519PublicKey:
         )
     if len(data) != 32:
         raise IpnsKeyError(f"the Ed25519 key of {shown} has {len(data)} bytes, not 32")
+    # Imported here, at the first key read: cryptography's start-up is not every run's.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     return Ed25519PublicKey.from_public_bytes(data)
 
 

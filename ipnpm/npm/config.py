@@ -7,13 +7,11 @@ credentials that npm never prints.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ipnpm.errors import NpmConfigError
+from ipnpm.npm.config_ls import config_values
 from ipnpm.npm.network import NetworkSettings, network_from
 from ipnpm.npm.npmrc import CredentialBook
 
@@ -64,34 +62,17 @@ def _noproxy(value: object) -> tuple[str, ...]:
 
 def read_npm_config(npm: str, cwd: Path, env: Mapping[str, str]) -> NpmConfig:
     """Ask ``npm`` for its effective configuration in ``cwd`` and load credentials."""
-    try:
-        completed = subprocess.run(
-            [npm, "config", "ls", "--json"],
-            cwd=cwd,
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise NpmConfigError(
-            f"could not run `npm config ls`: {exc}", hint="check that npm runs: `npm --version`"
-        ) from exc
-    if completed.returncode != 0:
-        detail = completed.stderr.strip().splitlines()[-1:] or ["no output"]
-        raise NpmConfigError(
-            f"`npm config ls` failed: {detail[0]}",
-            hint="fix the npmrc file npm complains about, then run ipnpm again",
-        )
-    try:
-        values = json.loads(completed.stdout)
-    except json.JSONDecodeError as exc:
-        raise NpmConfigError(
-            f"`npm config ls --json` printed invalid JSON: {exc}",
-            hint="run `npm config ls --json` to see what npm prints",
-        ) from exc
-    return config_from_values(values, cwd, env)
+    return config_from_values(config_values(npm, cwd, env), cwd, env)
+
+
+def config_env(environ: Mapping[str, str], cwd: Path, userconfig: str | None) -> dict[str, str]:
+    """npm's environment for a run: ``environ``, with npm's ``--userconfig`` from the command
+    line (relative to ``cwd``) as ``npm_config_userconfig``."""
+    env = dict(environ)
+    if userconfig is not None:
+        env = {k: v for k, v in env.items() if k.lower() != "npm_config_userconfig"}
+        env["npm_config_userconfig"] = str((cwd / userconfig).resolve())
+    return env
 
 
 def config_from_values(

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import StoreError, reason
 from ipnpm.npm.names import escape_name
 from ipnpm.npm.ranges import pick

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.npm.lockfile import LockedTarball
 from ipnpm.npm.names import escape_name, registry_tarball
 from ipnpm.proxy.lookahead import NO_STORE, UpstreamPackuments

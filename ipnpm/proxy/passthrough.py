@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.proxy.packuments import Answer, not_found
 from ipnpm.proxy.paths import scope_of
 from ipnpm.proxy.wire import read_wire

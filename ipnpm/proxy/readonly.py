@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection
 from urllib.parse import unquote, urlsplit
 
-from ipnpm.clients.upstream import is_loopback
+from ipnpm.clients import is_loopback
 
 READS = frozenset({"GET", "HEAD"})
 # Routes under "/-/" a read may use: everything else there is an account, token, team, org,

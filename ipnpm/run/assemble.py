@@ -13,16 +13,14 @@ import secrets
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ipnpm.clients.kubo import KuboClient, discover
 from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import LockfileError, MissingContentError
-from ipnpm.index.client import Index, IndexSet
-from ipnpm.index.files import IndexFiles
-from ipnpm.index.records import RecordCache, RecordResolver
 from ipnpm.npm.commands import LOCKFILE_COMMANDS, resolves_tree
-from ipnpm.npm.config import NpmConfig, project_root, read_npm_config
+from ipnpm.npm.config import NpmConfig, config_env, project_root, read_npm_config
 from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.loglevel import set_level, warn
 from ipnpm.npm.names import registry_name
@@ -33,10 +31,12 @@ from ipnpm.run.seeding import PrivatePolicy, Seeder, swarm_key
 from ipnpm.settings import Settings
 from ipnpm.sources import Source, Want
 from ipnpm.sources.fetcher import Fetcher
-from ipnpm.sources.kubo import KuboSource
 from ipnpm.sources.upstream import UpstreamSource
 from ipnpm.store.objects import Store
 from ipnpm.store.runlog import RunLog
+
+if TYPE_CHECKING:
+    from ipnpm.index.client import IndexSet
 
 logger = logging.getLogger("ipnpm")
 
@@ -125,6 +125,8 @@ def _ipfs_sources(
     sources: list[Source] = []
     kubo_url = discover(settings.kubo, env)
     if kubo_url:
+        from ipnpm.sources.kubo import KuboSource  # only loaded when a Kubo is used
+
         sources.append(KuboSource(kubo_url))
     if settings.gateways:
         from ipnpm.sources.gateway import GatewaySource  # only loaded when gateways are used
@@ -153,6 +155,11 @@ def _indexes(
 ) -> IndexSet | None:
     if not settings.indexes:
         return None
+    # Only loaded when indexes are used: IPNS verification brings in cryptography.
+    from ipnpm.index.client import Index, IndexSet
+    from ipnpm.index.files import IndexFiles
+    from ipnpm.index.records import RecordCache, RecordResolver
+
     kubo = KuboClient(kubo_url) if kubo_url else None
     resolver = RecordResolver(
         RecordCache(store.root), kubo=kubo, gateways=settings.gateways, offline=settings.offline
@@ -195,10 +202,7 @@ def open_run(
 
     ``for_project=False`` (serve mode) ignores the lockfiles of the directory ipnpm started in.
     """
-    env = dict(os.environ)
-    if userconfig is not None:  # npm's --userconfig from the command line
-        env = {k: v for k, v in env.items() if k.lower() != "npm_config_userconfig"}
-        env["npm_config_userconfig"] = str((cwd / userconfig).resolve())
+    env = config_env(os.environ, cwd, userconfig)  # userconfig: npm's --userconfig
     config = apply_overrides(read_npm_config(npm, cwd, env), overrides or {})
     set_level(loglevel or config.loglevel)  # ipnpm's stderr lines follow npm's loglevel
     if config.offline:  # offline=true in an npmrc or npm_config_offline: ipnpm is offline too

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ipnpm.clients.upstream import Upstream
-from ipnpm.index.client import IndexSet
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.lockfile import LockedTarball, Lockfile
 from ipnpm.npm.loglevel import warn
@@ -17,6 +17,9 @@ from ipnpm.sources import Want
 from ipnpm.sources.fetcher import Fetcher
 from ipnpm.store.objects import Store
 from ipnpm.store.runlog import RunLog
+
+if TYPE_CHECKING:
+    from ipnpm.index.client import IndexSet
 
 
 @dataclass(frozen=True)

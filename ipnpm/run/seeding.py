@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import requests
-
 from ipnpm.clients.kubo import KuboClient, KuboError, multiaddr_to_url
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import UsageError
 from ipnpm.store.objects import Store, StoredObject
 from ipnpm.store.runlog import RunLog

@@ -16,8 +16,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import IntegrityError, MissingContentError, StoreError
 from ipnpm.sources import Source, SourceError, Want
 from ipnpm.store.objects import Store, StoredObject

@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, BinaryIO, cast
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import reason
 from ipnpm.ipfs.car import CarReader
 from ipnpm.ipfs.cid import DAG_PB, RAW, Cid

@@ -8,14 +8,13 @@ import threading
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
-import requests
-
 from ipnpm.clients.kubo import (
     KuboClient,
     KuboError,
     KuboTimeoutError,
     KuboUnreachableError,
 )
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import reason
 from ipnpm.ipfs.car import CarReader
 from ipnpm.ipfs.cid import RAW, Cid

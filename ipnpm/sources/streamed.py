@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.errors import reason
 from ipnpm.ipfs.car import CarReader
 from ipnpm.ipfs.cid import Cid

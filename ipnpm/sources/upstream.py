@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import requests
-
+from ipnpm.clients.lazy import requests
 from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import reason
 from ipnpm.sources import SourceError, Want

@@ -1,0 +1,103 @@
+"""``npm config ls --json``, started as early as a run knows its npm, collected when needed.
+
+The command is a Node start (~0.2 s): started before ipnpm imports its proxy and clients, it
+runs while they load. ``started_config_ls`` starts it for one (npm, cwd, environment);
+``config_values`` collects that read when asked for exactly the same three, else runs npm
+anew, so the early start can never change what ipnpm reads. Errors surface when the values
+are collected, as if npm had only been run then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import cast
+
+from ipnpm.errors import NpmConfigError
+
+TIMEOUT = 60.0
+_Key = tuple[str, str, tuple[tuple[str, str], ...]]
+
+
+class _ConfigLs:
+    """One ``npm config ls --json`` child, its output collected once."""
+
+    def __init__(self, npm: str, cwd: Path, env: Mapping[str, str]) -> None:
+        self._process: subprocess.Popen[str] | None = None
+        self._error: OSError | None = None
+        try:
+            self._process = subprocess.Popen(
+                [npm, "config", "ls", "--json"],
+                cwd=cwd,
+                env=dict(env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        except OSError as exc:
+            self._error = exc  # reported when collected, like every other failure
+
+    def values(self) -> dict[str, object]:
+        if self._process is None:
+            raise _could_not_run(self._error or OSError("not started"))
+        try:
+            stdout, stderr = self._process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            self.stop()
+            raise _could_not_run(exc) from exc
+        if self._process.returncode != 0:
+            detail = stderr.strip().splitlines()[-1:] or ["no output"]
+            raise NpmConfigError(
+                f"`npm config ls` failed: {detail[0]}",
+                hint="fix the npmrc file npm complains about, then run ipnpm again",
+            )
+        try:
+            return cast(dict[str, object], json.loads(stdout))
+        except json.JSONDecodeError as exc:
+            raise NpmConfigError(
+                f"`npm config ls --json` printed invalid JSON: {exc}",
+                hint="run `npm config ls --json` to see what npm prints",
+            ) from exc
+
+    def stop(self) -> None:
+        """Kill and reap the child if it still runs (a read that was never collected)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
+
+
+def _could_not_run(exc: BaseException) -> NpmConfigError:
+    return NpmConfigError(
+        f"could not run `npm config ls`: {exc}", hint="check that npm runs: `npm --version`"
+    )
+
+
+def _key(npm: str, cwd: Path, env: Mapping[str, str]) -> _Key:
+    return (npm, str(cwd), tuple(sorted(env.items())))
+
+
+_started: dict[_Key, _ConfigLs] = {}
+
+
+@contextlib.contextmanager
+def started_config_ls(npm: str, cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
+    """Start ``npm config ls --json`` now for a read expected inside this block; a read
+    nobody collected is killed on exit."""
+    key = _key(npm, cwd, env)
+    read = _started[key] = _ConfigLs(npm, cwd, env)
+    try:
+        yield
+    finally:
+        if _started.get(key) is read:
+            del _started[key]
+        read.stop()
+
+
+def config_values(npm: str, cwd: Path, env: Mapping[str, str]) -> dict[str, object]:
+    """npm's effective configuration in ``cwd`` under ``env``, as ``npm config ls --json``
+    prints it: the read started for exactly these, else a new one."""
+    read = _started.pop(_key(npm, cwd, env), None) or _ConfigLs(npm, cwd, env)
+    return read.values()
