@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -23,6 +24,12 @@ __all__ = ["TIMEOUT", "Upstream", "is_loopback"]
 
 TIMEOUT = (10.0, 60.0)  # connect, read: a hanging upstream must not stall npm forever
 logger = logging.getLogger("ipnpm.upstream")
+
+
+class Readable(Protocol):
+    """A request body sent as it is read (the proxy's pass-through streams npm's bodies)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Upstream:
@@ -54,9 +61,10 @@ class Upstream:
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Readable | Iterable[bytes] | None = None,  # streamed as it is read
         stream: bool = False,
         quiet: bool = False,
+        redirects: bool = True,
     ) -> requests.Response:
         """One upstream request with the configured credential for ``url`` attached.
 
@@ -75,7 +83,7 @@ class Upstream:
                 data=body,
                 stream=stream,
                 timeout=(TIMEOUT[0], self._read_timeout),
-                allow_redirects=True,
+                allow_redirects=redirects,
             )
         except requests.RequestException as exc:
             if not quiet:
