@@ -203,11 +203,41 @@ def test_the_store_is_its_owners_alone(npm_env: NpmEnv, tmp_path: Path) -> None:
 # -- CIDs stay tied to integrity -------------------------------------------------------------
 
 
+def _drop_integrity(project: Path, name: str, *, cid_of: str | None = None) -> None:
+    """package-lock.json loses ``name``'s integrity (npm omits it at times); with ``cid_of``
+    (a spec), ipnpm-lock.json pairs ``name``'s spec with that package's CID instead of its
+    own, as a poisoned pull request would."""
+    lock_path, cid_path = project / "package-lock.json", project / "ipnpm-lock.json"
+    lock = json.loads(lock_path.read_text())
+    entry = lock["packages"][f"node_modules/{name}"]
+    del entry["integrity"]
+    lock_path.write_text(json.dumps(lock, indent=2))
+    if cid_of is None:
+        return
+    cidlock = json.loads(cid_path.read_text())
+    by_spec = {e["spec"]: (k, e) for k, e in cidlock["tarballs"].items()}
+    spec = f"{name}@{entry['version']}"
+    del cidlock["tarballs"][by_spec[spec][0]]
+    cidlock["tarballs"]["sha512-poison"] = {"cid": by_spec[cid_of][1]["cid"], "spec": spec}
+    cid_path.write_text(json.dumps(cidlock, indent=2))
+
+
+def _forget(npm_env: NpmEnv, project: Path, *, store: bool = True) -> None:
+    """A fresh checkout on a fresh machine: no node_modules, no npm cache (no store)."""
+    for gone in (project / "node_modules", npm_env.cache_dir, *([npm_env.store_dir] * store)):
+        if gone.exists():
+            shutil.rmtree(gone)
+
+
+def _installed_name(project: Path, name: str) -> str:
+    return str(json.loads((project / "node_modules" / name / "package.json").read_text())["name"])
+
+
 def test_a_poisoned_cidlock_entry_cannot_install_another_package(
     npm_env: NpmEnv, tmp_path: Path
 ) -> None:
     """A lockfile entry without integrity used to take its CID from any ipnpm-lock.json entry
-    whose spec matched: a pull request pairing a's name with b's CID put b into
+    whose spec matched: a pull request pairing a's name with c's CID put c into
     node_modules/ipnpm-fixture-a."""
     project = make_project(
         tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
@@ -216,24 +246,89 @@ def test_a_poisoned_cidlock_entry_cannot_install_another_package(
         env = {"IPNPM_KUBO_API": node.api_url}
         installed = npm_env.run_ipnpm(["install"], project, env=env)
         assert installed.returncode == 0, describe(installed)
-        lock_path, cid_path = project / "package-lock.json", project / "ipnpm-lock.json"
-        lock = json.loads(lock_path.read_text())
-        del lock["packages"]["node_modules/ipnpm-fixture-a"]["integrity"]
-        lock_path.write_text(json.dumps(lock, indent=2))
-        cidlock = json.loads(cid_path.read_text())
-        by_spec = {e["spec"]: (k, e) for k, e in cidlock["tarballs"].items()}
-        del cidlock["tarballs"][by_spec["ipnpm-fixture-a@1.0.0"][0]]
-        other = by_spec["ipnpm-fixture-c@2.0.0"][1]["cid"]
-        cidlock["tarballs"]["sha512-poison"] = {"cid": other, "spec": "ipnpm-fixture-a@1.0.0"}
-        cid_path.write_text(json.dumps(cidlock, indent=2))
-        for gone in (project / "node_modules", npm_env.cache_dir, npm_env.store_dir):
-            shutil.rmtree(gone)
+        _drop_integrity(project, "ipnpm-fixture-a", cid_of="ipnpm-fixture-c@2.0.0")
+        _forget(npm_env, project)
 
         result = npm_env.run_ipnpm(["ci"], project, env=env)
 
     assert result.returncode == 0, describe(result)
-    manifest = json.loads((project / "node_modules/ipnpm-fixture-a/package.json").read_text())
-    assert manifest["name"] == "ipnpm-fixture-a"
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def _poisoned_with_b(npm_env: NpmEnv, project: Path, env: dict[str, str]) -> None:
+    """a@1.0.0 (which depends on b) installed, then a's entries poisoned with b's CID."""
+    installed = npm_env.run_ipnpm(["install"], project, env=env)
+    assert installed.returncode == 0, describe(installed)
+    _drop_integrity(project, "ipnpm-fixture-a", cid_of="ipnpm-fixture-b@1.1.0")
+    _forget(npm_env, project)
+
+
+def test_a_poisoned_cid_already_in_the_store_is_not_served_for_another_package(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """The store answered a CID from ipnpm-lock.json without asking whose bytes it holds: with
+    b in a shared store (another project put it there), the poisoned entry installed b as a."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        _poisoned_with_b(npm_env, project, env)
+        other = make_project(tmp_path / "other", {"ipnpm-fixture-b": "1.1.0"})
+        assert npm_env.run_ipnpm(["install"], other, env=env).returncode == 0
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    assert result.returncode == 0, describe(result)
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def test_bytes_only_a_poisoned_cid_vouched_for_are_never_vouched_for_by_the_store(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """Bytes fetched by a poisoned CID went into the store's name@version map before they
+    were found to be another package's; npm's request for a then took b's integrity from that
+    map and got b. Offline, with only b's bytes to be had, the run must fail naming a; online,
+    a comes from the upstream."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        _poisoned_with_b(npm_env, project, env)
+        offline = npm_env.run_ipnpm(["ci", "--offline"], project, env=env)
+        assert offline.returncode != 0, describe(offline)  # only b's bytes were to be had
+        assert "ipnpm-fixture-a@1.0.0" in offline.stderr, describe(offline)
+        _forget(npm_env, project, store=False)
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    assert result.returncode == 0, describe(result)
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def test_packages_verified_by_cid_alone_are_named_loudly(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """ipnpm-lock.json may give the CID of an entry without integrity; the bytes are then
+    checked by that CID and their package.json only, and the install must say so."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        installed = npm_env.run_ipnpm(["install"], project, env=env)
+        assert installed.returncode == 0, describe(installed)
+        assert "CID alone" not in installed.stderr  # every entry had its integrity
+        _drop_integrity(project, "ipnpm-fixture-a")
+        _forget(npm_env, project)
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+        again = npm_env.run_ipnpm(["ci"], project, env=env)  # from the store: still CID alone
+
+    assert result.returncode == 0, describe(result)
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+    warning = [line for line in result.stderr.splitlines() if "CID alone" in line]
+    assert warning == [
+        "ipnpm: warning: 1 package(s) verified by CID alone, with no integrity in "
+        "package-lock.json: ipnpm-fixture-a@1.0.0. Only the CID in ipnpm-lock.json and the "
+        "tarball's own package.json vouched for the bytes."
+    ], describe(result)
+    assert "npm install --package-lock-only" in result.stderr
+    assert "ipnpm" not in result.stdout and "added 2 packages" in result.stdout
+    assert "verified by CID alone" in again.stderr and "ipnpm-fixture-a@1.0.0" in again.stderr
 
 
 def test_a_good_object_under_the_wrong_integrity_is_a_miss_not_corrupt(tmp_path: Path) -> None:
