@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -122,6 +123,15 @@ def _pins(node: KuboNode) -> set[str]:
     return set(node.rpc("pin/ls", type="recursive").json()["Keys"])
 
 
+def _summary(result: subprocess.CompletedProcess[str]) -> str:
+    """The run's one summary line (``ipnpm: 2 packages · … · 1.2 s``) from its stderr."""
+    lines = [
+        line for line in result.stderr.splitlines() if re.match(r"ipnpm: \d+ packages? · ", line)
+    ]
+    assert len(lines) == 1, describe(result)
+    return lines[0]
+
+
 def _store_cids(store: Path) -> dict[str, str]:
     """spec -> CID of every tarball the last run obtained."""
     return {e["spec"]: e["cid"] for e in tarball_events(store)}
@@ -139,19 +149,21 @@ def test_private_tarballs_are_not_seeded_into_a_public_kubo(
         pins = _pins(node)
     assert cids["ipnpm-fixture-a@1.0.0"] in pins  # the public one is seeded, as before
     assert cids["@acme/secret@1.0.0"] not in pins
-    assert "1 private kept local" in result.stderr, describe(result)
+    assert " · 1 private kept local (not seeded) · " in _summary(result)
+    assert "private seeded" not in _summary(result)
     assert (npm_env.store_dir / "private").is_dir()
 
 
 def test_private_tarballs_are_seeded_when_the_user_opts_in(npm_env: NpmEnv, tmp_path: Path) -> None:
     project = make_project(tmp_path / "project", PRIVATE)
     with kubo_node(tmp_path / "kubo") as node:
-        env = {"IPNPM_KUBO_API": node.api_url, "IPNPM_SEED_PRIVATE": "@acme"}
-        result = npm_env.run_ipnpm(["install"], project, env=env)
+        env = {"IPNPM_KUBO_API": node.api_url}
+        result = npm_env.run_ipnpm(["install", "--ipnpm-seed-private=@acme"], project, env=env)
         assert result.returncode == 0, describe(result)
         pins = _pins(node)
     assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
-    assert "private kept local" not in result.stderr
+    assert " · 1 private seeded (opted in) · " in _summary(result)
+    assert "kept local" not in _summary(result)
 
 
 def test_private_tarballs_are_seeded_into_the_users_private_network_kubo(
@@ -166,7 +178,8 @@ def test_private_tarballs_are_seeded_into_the_users_private_network_kubo(
         assert result.returncode == 0, describe(result)
         pins = _pins(node)
     assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
-    assert "private kept local" not in result.stderr
+    assert " · 1 private seeded (private network) · " in _summary(result)
+    assert "kept local" not in _summary(result)
 
 
 def test_serve_gives_a_private_cid_only_with_its_token(npm_env: NpmEnv, tmp_path: Path) -> None:
