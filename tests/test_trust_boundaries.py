@@ -15,6 +15,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from ipnpm.store.objects import Store
 from tests.support.bad_servers import recording_server
 from tests.support.kubo import KuboNode, kubo_node, new_swarm_key
 from tests.support.npm_env import NpmEnv, describe, make_project
+from tests.support.packages import ACME_USER
 from tests.support.runlog import tarball_events
 from tests.support.verdaccio import Verdaccio
 from tests.test_serve import npm_client, running_server
@@ -112,6 +114,27 @@ def test_a_no_auth_server_answers_only_its_own_host(tmp_path: Path, verdaccio: V
     assert own.status_code == 200
     assert foreign.status_code == 403 and "attacker.test" in foreign.text
     assert probe.status_code == 403
+
+
+def test_serve_never_takes_an_empty_host_for_every_interface(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """`serve --host ''` bound every interface (to Python, '' is INADDR_ANY): a typo or an
+    empty variable must not put the operator's credentials on the network."""
+    argv = [sys.executable, "-m", "ipnpm", "ipfs", "serve", "--host", "", "--port", "0"]
+    # Bounded: a server that started would never return by itself.
+    result = subprocess.run(
+        argv,
+        cwd=tmp_path,
+        env=npm_env.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, describe(result)
+    assert "--host '' would listen on every interface" in result.stderr
+    assert "--host 0.0.0.0" in result.stderr and "Traceback" not in result.stderr
 
 
 # -- private stays private --------------------------------------------------------------------
@@ -342,6 +365,68 @@ def test_packages_verified_by_cid_alone_are_named_loudly(npm_env: NpmEnv, tmp_pa
     assert "npm install --package-lock-only" in result.stderr
     assert "ipnpm" not in result.stdout and "added 2 packages" in result.stdout
     assert "verified by CID alone" in again.stderr and "ipnpm-fixture-a@1.0.0" in again.stderr
+
+
+def test_a_malformed_cid_in_the_cidlock_is_ignored_with_a_warning(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """One bad CID string (a merge conflict, a hand edit) used to end every Kubo-enabled
+    `ipfs fetch` in exit 70 and fail `ci`; now that package comes from the next source."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        installed = npm_env.run_ipnpm(["install"], project, env=env)
+        assert installed.returncode == 0, describe(installed)
+        cid_path = project / "ipnpm-lock.json"
+        cidlock = json.loads(cid_path.read_text())
+        for entry in cidlock["tarballs"].values():
+            if entry["spec"] == "ipnpm-fixture-a@1.0.0":
+                entry["cid"] = "bafy<<<<<<< HEAD"
+        cid_path.write_text(json.dumps(cidlock, indent=2))
+        _forget(npm_env, project)
+        fetched = npm_env.run_ipnpm(["ipfs", "fetch"], project, env=env)
+        _forget(npm_env, project)
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    for run in (fetched, result):
+        assert run.returncode == 0, describe(run)
+        assert "ipnpm-fixture-a@1.0.0: ignoring its CID" in run.stderr, describe(run)
+        assert "Traceback" not in run.stderr
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def _publish_twin(registry: Verdaccio, root: Path, name: str, says: str) -> None:
+    package = make_project(root, {}, name=name)
+    manifest = json.loads((package / "package.json").read_text())
+    del manifest["private"]
+    (package / "package.json").write_text(json.dumps(manifest))
+    (package / "index.js").write_text(f"module.exports = {says!r};\n")
+    registry.publish(package, registry.tokens.get(ACME_USER))
+
+
+def test_one_registrys_download_is_never_served_for_another_registrys_package(
+    npm_env: NpmEnv, tmp_path: Path, verdaccio: Verdaccio, private_verdaccio: Verdaccio
+) -> None:
+    """The store's name@version map was first-write-wins across registries: with a shared
+    store, a project on registry B whose lockfile has no integrity got the bytes registry A
+    had served under the same name@version to another project."""
+    twin = f"ipnpm-twin-{secrets.token_hex(3)}"
+    _publish_twin(verdaccio, tmp_path / "twin-a", twin, "from registry A")
+    _publish_twin(private_verdaccio, tmp_path / "twin-b", twin, "from registry B")
+    shared = {"IPNPM_STORE": str(tmp_path / "shared-store"), "IPNPM_KUBO_API": "off"}
+    first = make_project(tmp_path / "on-a", {twin: "1.0.0"})
+    assert npm_env.run_ipnpm(["install"], first, env=shared).returncode == 0
+    on_b = NpmEnv(tmp_path / "b-env", registry=private_verdaccio.url)
+    project = make_project(tmp_path / "on-b", {twin: "1.0.0"})
+    locked = on_b.run_npm(["install", "--package-lock-only"], project)
+    assert locked.returncode == 0, describe(locked)
+    _drop_integrity(project, twin)
+
+    result = on_b.run_ipnpm(["ci"], project, env=shared)
+
+    assert result.returncode == 0, describe(result)
+    code = (project / "node_modules" / twin / "index.js").read_text()
+    assert "from registry B" in code, code
 
 
 def test_a_good_object_under_the_wrong_integrity_is_a_miss_not_corrupt(tmp_path: Path) -> None:
