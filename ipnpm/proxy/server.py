@@ -222,8 +222,10 @@ class _Handler(BaseHTTPRequestHandler):
         answer = forward(self.server.context, self.command, self.path, dict(self.headers), body)
         self.server.context.log.event("forward", method=self.command, status=answer.status)
         if body is not None and not body.done:
-            # The upstream answered before taking it all: the rest is still on the wire.
+            # The upstream answered before taking it all: the rest is still on the wire, so
+            # this connection ends after the answer (which the deadline no longer cuts).
             self.close_connection = True
+            self._all_in()
         self._send(answer)
 
     def _all_in(self) -> None:

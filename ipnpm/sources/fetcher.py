@@ -89,8 +89,10 @@ class Fetcher:
             want.registry_host, want.name, want.version
         )
         cid = self.store.cid_for(integrity)
-        cid_alone = integrity is None and bool(want.cid)
-        if cid_alone and want.cid and self.store.object_path(want.cid).is_file():
+        cid_alone = bool(
+            integrity is None and want.cid and self.store.object_path(want.cid).is_file()
+        )
+        if cid_alone:
             cid = want.cid
         if cid is None:
             return None
@@ -113,17 +115,17 @@ class Fetcher:
         return Fetched(stored, "store", cid_alone=cid_alone)
 
     def _from_sources(self, want: Want, failures: list[str]) -> Fetched | None:
-        locked_cid = want.cid  # from ipnpm-lock.json (or the store); an index's comes later
+        locked_cid = want.cid  # from ipnpm-lock.json; an index's is resolved below
         for source in self.sources:
             if want.private and not source.by_cid:
                 failures.append(f"{source.name}: not asked (scope bound to a private index)")
                 continue
             if source.by_cid and want.cid is None and self.resolve_cid is not None:
                 want = replace(want, cid=self.resolve_cid(want))
+            # Bytes only a CID vouches for are not what the registry served: they never go
+            # into the store's name@version map (which would vouch for them next time).
+            by_cid_alone = want.integrity is None and source.by_cid
             try:
-                # Bytes only a CID vouches for are not what the registry served: they never go
-                # into the store's name@version map (which would vouch for them next time).
-                by_cid_alone = want.integrity is None and source.by_cid
                 chunks = source.open(want)
                 if chunks is None:
                     failures.append(f"{source.name}: not found")
