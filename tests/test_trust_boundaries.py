@@ -9,11 +9,13 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from ipnpm.store.objects import Store
 from tests.support.bad_servers import recording_server
 from tests.support.kubo import KuboNode, kubo_node, new_swarm_key
 from tests.support.npm_env import NpmEnv, describe, make_project
+from tests.support.packages import ACME_USER
 from tests.support.runlog import tarball_events
 from tests.support.verdaccio import Verdaccio
 from tests.test_serve import npm_client, running_server
@@ -113,6 +116,27 @@ def test_a_no_auth_server_answers_only_its_own_host(tmp_path: Path, verdaccio: V
     assert probe.status_code == 403
 
 
+def test_serve_never_takes_an_empty_host_for_every_interface(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """`serve --host ''` bound every interface (to Python, '' is INADDR_ANY): a typo or an
+    empty variable must not put the operator's credentials on the network."""
+    argv = [sys.executable, "-m", "ipnpm", "ipfs", "serve", "--host", "", "--port", "0"]
+    # Bounded: a server that started would never return by itself.
+    result = subprocess.run(
+        argv,
+        cwd=tmp_path,
+        env=npm_env.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, describe(result)
+    assert "--host '' would listen on every interface" in result.stderr
+    assert "--host 0.0.0.0" in result.stderr and "Traceback" not in result.stderr
+
+
 # -- private stays private --------------------------------------------------------------------
 
 PRIVATE = {"@acme/secret": "1.0.0", "ipnpm-fixture-a": "1.0.0"}
@@ -120,6 +144,15 @@ PRIVATE = {"@acme/secret": "1.0.0", "ipnpm-fixture-a": "1.0.0"}
 
 def _pins(node: KuboNode) -> set[str]:
     return set(node.rpc("pin/ls", type="recursive").json()["Keys"])
+
+
+def _summary(result: subprocess.CompletedProcess[str]) -> str:
+    """The run's one summary line (``ipnpm: 2 packages · … · 1.2 s``) from its stderr."""
+    lines = [
+        line for line in result.stderr.splitlines() if re.match(r"ipnpm: \d+ packages? · ", line)
+    ]
+    assert len(lines) == 1, describe(result)
+    return lines[0]
 
 
 def _store_cids(store: Path) -> dict[str, str]:
@@ -139,19 +172,21 @@ def test_private_tarballs_are_not_seeded_into_a_public_kubo(
         pins = _pins(node)
     assert cids["ipnpm-fixture-a@1.0.0"] in pins  # the public one is seeded, as before
     assert cids["@acme/secret@1.0.0"] not in pins
-    assert "1 private kept local" in result.stderr, describe(result)
+    assert " · 1 private kept local (not seeded) · " in _summary(result)
+    assert "private seeded" not in _summary(result)
     assert (npm_env.store_dir / "private").is_dir()
 
 
 def test_private_tarballs_are_seeded_when_the_user_opts_in(npm_env: NpmEnv, tmp_path: Path) -> None:
     project = make_project(tmp_path / "project", PRIVATE)
     with kubo_node(tmp_path / "kubo") as node:
-        env = {"IPNPM_KUBO_API": node.api_url, "IPNPM_SEED_PRIVATE": "@acme"}
-        result = npm_env.run_ipnpm(["install"], project, env=env)
+        env = {"IPNPM_KUBO_API": node.api_url}
+        result = npm_env.run_ipnpm(["install", "--ipnpm-seed-private=@acme"], project, env=env)
         assert result.returncode == 0, describe(result)
         pins = _pins(node)
     assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
-    assert "private kept local" not in result.stderr
+    assert " · 1 private seeded (opted in) · " in _summary(result)
+    assert "kept local" not in _summary(result)
 
 
 def test_private_tarballs_are_seeded_into_the_users_private_network_kubo(
@@ -166,7 +201,8 @@ def test_private_tarballs_are_seeded_into_the_users_private_network_kubo(
         assert result.returncode == 0, describe(result)
         pins = _pins(node)
     assert _store_cids(npm_env.store_dir)["@acme/secret@1.0.0"] in pins
-    assert "private kept local" not in result.stderr
+    assert " · 1 private seeded (private network) · " in _summary(result)
+    assert "kept local" not in _summary(result)
 
 
 def test_serve_gives_a_private_cid_only_with_its_token(npm_env: NpmEnv, tmp_path: Path) -> None:
@@ -203,11 +239,41 @@ def test_the_store_is_its_owners_alone(npm_env: NpmEnv, tmp_path: Path) -> None:
 # -- CIDs stay tied to integrity -------------------------------------------------------------
 
 
+def _drop_integrity(project: Path, name: str, *, cid_of: str | None = None) -> None:
+    """package-lock.json loses ``name``'s integrity (npm omits it at times); with ``cid_of``
+    (a spec), ipnpm-lock.json pairs ``name``'s spec with that package's CID instead of its
+    own, as a poisoned pull request would."""
+    lock_path, cid_path = project / "package-lock.json", project / "ipnpm-lock.json"
+    lock = json.loads(lock_path.read_text())
+    entry = lock["packages"][f"node_modules/{name}"]
+    del entry["integrity"]
+    lock_path.write_text(json.dumps(lock, indent=2))
+    if cid_of is None:
+        return
+    cidlock = json.loads(cid_path.read_text())
+    by_spec = {e["spec"]: (k, e) for k, e in cidlock["tarballs"].items()}
+    spec = f"{name}@{entry['version']}"
+    del cidlock["tarballs"][by_spec[spec][0]]
+    cidlock["tarballs"]["sha512-poison"] = {"cid": by_spec[cid_of][1]["cid"], "spec": spec}
+    cid_path.write_text(json.dumps(cidlock, indent=2))
+
+
+def _forget(npm_env: NpmEnv, project: Path, *, store: bool = True) -> None:
+    """A fresh checkout on a fresh machine: no node_modules, no npm cache (no store)."""
+    for gone in (project / "node_modules", npm_env.cache_dir, *([npm_env.store_dir] * store)):
+        if gone.exists():
+            shutil.rmtree(gone)
+
+
+def _installed_name(project: Path, name: str) -> str:
+    return str(json.loads((project / "node_modules" / name / "package.json").read_text())["name"])
+
+
 def test_a_poisoned_cidlock_entry_cannot_install_another_package(
     npm_env: NpmEnv, tmp_path: Path
 ) -> None:
     """A lockfile entry without integrity used to take its CID from any ipnpm-lock.json entry
-    whose spec matched: a pull request pairing a's name with b's CID put b into
+    whose spec matched: a pull request pairing a's name with c's CID put c into
     node_modules/ipnpm-fixture-a."""
     project = make_project(
         tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
@@ -216,24 +282,151 @@ def test_a_poisoned_cidlock_entry_cannot_install_another_package(
         env = {"IPNPM_KUBO_API": node.api_url}
         installed = npm_env.run_ipnpm(["install"], project, env=env)
         assert installed.returncode == 0, describe(installed)
-        lock_path, cid_path = project / "package-lock.json", project / "ipnpm-lock.json"
-        lock = json.loads(lock_path.read_text())
-        del lock["packages"]["node_modules/ipnpm-fixture-a"]["integrity"]
-        lock_path.write_text(json.dumps(lock, indent=2))
-        cidlock = json.loads(cid_path.read_text())
-        by_spec = {e["spec"]: (k, e) for k, e in cidlock["tarballs"].items()}
-        del cidlock["tarballs"][by_spec["ipnpm-fixture-a@1.0.0"][0]]
-        other = by_spec["ipnpm-fixture-c@2.0.0"][1]["cid"]
-        cidlock["tarballs"]["sha512-poison"] = {"cid": other, "spec": "ipnpm-fixture-a@1.0.0"}
-        cid_path.write_text(json.dumps(cidlock, indent=2))
-        for gone in (project / "node_modules", npm_env.cache_dir, npm_env.store_dir):
-            shutil.rmtree(gone)
+        _drop_integrity(project, "ipnpm-fixture-a", cid_of="ipnpm-fixture-c@2.0.0")
+        _forget(npm_env, project)
 
         result = npm_env.run_ipnpm(["ci"], project, env=env)
 
     assert result.returncode == 0, describe(result)
-    manifest = json.loads((project / "node_modules/ipnpm-fixture-a/package.json").read_text())
-    assert manifest["name"] == "ipnpm-fixture-a"
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def _poisoned_with_b(npm_env: NpmEnv, project: Path, env: dict[str, str]) -> None:
+    """a@1.0.0 (which depends on b) installed, then a's entries poisoned with b's CID."""
+    installed = npm_env.run_ipnpm(["install"], project, env=env)
+    assert installed.returncode == 0, describe(installed)
+    _drop_integrity(project, "ipnpm-fixture-a", cid_of="ipnpm-fixture-b@1.1.0")
+    _forget(npm_env, project)
+
+
+def test_a_poisoned_cid_already_in_the_store_is_not_served_for_another_package(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """The store answered a CID from ipnpm-lock.json without asking whose bytes it holds: with
+    b in a shared store (another project put it there), the poisoned entry installed b as a."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        _poisoned_with_b(npm_env, project, env)
+        other = make_project(tmp_path / "other", {"ipnpm-fixture-b": "1.1.0"})
+        assert npm_env.run_ipnpm(["install"], other, env=env).returncode == 0
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    assert result.returncode == 0, describe(result)
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def test_bytes_only_a_poisoned_cid_vouched_for_are_never_vouched_for_by_the_store(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """Bytes fetched by a poisoned CID went into the store's name@version map before they
+    were found to be another package's; npm's request for a then took b's integrity from that
+    map and got b. Offline, with only b's bytes to be had, the run must fail naming a; online,
+    a comes from the upstream."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        _poisoned_with_b(npm_env, project, env)
+        offline = npm_env.run_ipnpm(["ci", "--offline"], project, env=env)
+        assert offline.returncode != 0, describe(offline)  # only b's bytes were to be had
+        assert "ipnpm-fixture-a@1.0.0" in offline.stderr, describe(offline)
+        _forget(npm_env, project, store=False)
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    assert result.returncode == 0, describe(result)
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def test_packages_verified_by_cid_alone_are_named_loudly(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """ipnpm-lock.json may give the CID of an entry without integrity; the bytes are then
+    checked by that CID and their package.json only, and the install must say so."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        installed = npm_env.run_ipnpm(["install"], project, env=env)
+        assert installed.returncode == 0, describe(installed)
+        assert "CID alone" not in installed.stderr  # every entry had its integrity
+        _drop_integrity(project, "ipnpm-fixture-a")
+        _forget(npm_env, project)
+
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+        again = npm_env.run_ipnpm(["ci"], project, env=env)  # from the store: still CID alone
+
+    assert result.returncode == 0, describe(result)
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+    warning = [line for line in result.stderr.splitlines() if "CID alone" in line]
+    assert warning == [
+        "ipnpm: warning: 1 package(s) verified by CID alone, with no integrity in "
+        "package-lock.json: ipnpm-fixture-a@1.0.0. Only the CID in ipnpm-lock.json and the "
+        "tarball's own package.json vouched for the bytes."
+    ], describe(result)
+    assert "npm install --package-lock-only" in result.stderr
+    assert "ipnpm" not in result.stdout and "added 2 packages" in result.stdout
+    assert "verified by CID alone" in again.stderr and "ipnpm-fixture-a@1.0.0" in again.stderr
+
+
+def test_a_malformed_cid_in_the_cidlock_is_ignored_with_a_warning(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """One bad CID string (a merge conflict, a hand edit) used to end every Kubo-enabled
+    `ipfs fetch` in exit 70 and fail `ci`; now that package comes from the next source."""
+    project = make_project(tmp_path / "project", {"ipnpm-fixture-a": "1.0.0"})
+    with kubo_node(tmp_path / "kubo") as node:
+        env = {"IPNPM_KUBO_API": node.api_url}
+        installed = npm_env.run_ipnpm(["install"], project, env=env)
+        assert installed.returncode == 0, describe(installed)
+        cid_path = project / "ipnpm-lock.json"
+        cidlock = json.loads(cid_path.read_text())
+        for entry in cidlock["tarballs"].values():
+            if entry["spec"] == "ipnpm-fixture-a@1.0.0":
+                entry["cid"] = "bafy<<<<<<< HEAD"
+        cid_path.write_text(json.dumps(cidlock, indent=2))
+        _forget(npm_env, project)
+        fetched = npm_env.run_ipnpm(["ipfs", "fetch"], project, env=env)
+        _forget(npm_env, project)
+        result = npm_env.run_ipnpm(["ci"], project, env=env)
+
+    for run in (fetched, result):
+        assert run.returncode == 0, describe(run)
+        assert "ipnpm-fixture-a@1.0.0: ignoring its CID" in run.stderr, describe(run)
+        assert "Traceback" not in run.stderr
+    assert _installed_name(project, "ipnpm-fixture-a") == "ipnpm-fixture-a"
+
+
+def _publish_twin(registry: Verdaccio, root: Path, name: str, says: str) -> None:
+    package = make_project(root, {}, name=name)
+    manifest = json.loads((package / "package.json").read_text())
+    del manifest["private"]
+    (package / "package.json").write_text(json.dumps(manifest))
+    (package / "index.js").write_text(f"module.exports = {says!r};\n")
+    registry.publish(package, registry.tokens.get(ACME_USER))
+
+
+def test_one_registrys_download_is_never_served_for_another_registrys_package(
+    npm_env: NpmEnv, tmp_path: Path, verdaccio: Verdaccio, private_verdaccio: Verdaccio
+) -> None:
+    """The store's name@version map was first-write-wins across registries: with a shared
+    store, a project on registry B whose lockfile has no integrity got the bytes registry A
+    had served under the same name@version to another project."""
+    twin = f"ipnpm-twin-{secrets.token_hex(3)}"
+    _publish_twin(verdaccio, tmp_path / "twin-a", twin, "from registry A")
+    _publish_twin(private_verdaccio, tmp_path / "twin-b", twin, "from registry B")
+    shared = {"IPNPM_STORE": str(tmp_path / "shared-store"), "IPNPM_KUBO_API": "off"}
+    first = make_project(tmp_path / "on-a", {twin: "1.0.0"})
+    assert npm_env.run_ipnpm(["install"], first, env=shared).returncode == 0
+    on_b = NpmEnv(tmp_path / "b-env", registry=private_verdaccio.url)
+    project = make_project(tmp_path / "on-b", {twin: "1.0.0"})
+    locked = on_b.run_npm(["install", "--package-lock-only"], project)
+    assert locked.returncode == 0, describe(locked)
+    _drop_integrity(project, twin)
+
+    result = on_b.run_ipnpm(["ci"], project, env=shared)
+
+    assert result.returncode == 0, describe(result)
+    code = (project / "node_modules" / twin / "index.js").read_text()
+    assert "from registry B" in code, code
 
 
 def test_a_good_object_under_the_wrong_integrity_is_a_miss_not_corrupt(tmp_path: Path) -> None:

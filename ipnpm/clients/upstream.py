@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from ipnpm.clients.failures import describe_failure
@@ -19,6 +20,12 @@ from ipnpm.npm.loglevel import warn
 
 TIMEOUT = (10.0, 60.0)  # connect, read: a hanging upstream must not stall npm forever
 logger = logging.getLogger("ipnpm.upstream")
+
+
+class Readable(Protocol):
+    """A request body sent as it is read (the proxy's pass-through streams npm's bodies)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Upstream:
@@ -53,9 +60,10 @@ class Upstream:
         url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        body: bytes | None = None,
+        body: bytes | Readable | Iterable[bytes] | None = None,  # streamed as it is read
         stream: bool = False,
         quiet: bool = False,
+        redirects: bool = True,
     ) -> requests.Response:
         """One upstream request with the configured credential for ``url`` attached.
 
@@ -74,7 +82,7 @@ class Upstream:
                 data=body,
                 stream=stream,
                 timeout=(TIMEOUT[0], self._read_timeout),
-                allow_redirects=True,
+                allow_redirects=redirects,
             )
         except requests.RequestException as exc:
             if not quiet:

@@ -38,6 +38,6 @@ def fetch_only(settings: Settings, *, as_json: bool) -> int:
             click.echo(json.dumps(totals, sort_keys=True))
         else:
             click.echo(context.log.summary(), err=True)
-        for line in context.log.missing_report():
+        for line in [*context.log.cid_alone_report(), *context.log.missing_report()]:
             click.echo(line, err=True)
     return int(ExitCode.MISSING) if failed else int(ExitCode.OK)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ipnpm.clients.lazy import requests
+from ipnpm.proxy.bodies import Body, upload
 from ipnpm.proxy.packuments import Answer, not_found
 from ipnpm.proxy.paths import scope_of
 from ipnpm.proxy.wire import read_wire
@@ -25,6 +26,7 @@ _DROP_REQUEST = frozenset(
         "upgrade",
         "content-length",
         "accept-encoding",
+        "expect",  # the proxy itself answered any "100-continue" before reading the body
     }
 )
 
@@ -34,8 +36,14 @@ _KEEP_RESPONSE = frozenset({"www-authenticate", "npm-notice", "location"})
 
 
 def forward(
-    context: RunContext, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    context: RunContext,
+    method: str,
+    raw_path: str,
+    headers: Mapping[str, str],
+    body: Body | None,
 ) -> Answer:
+    """Send the request upstream, its body streamed as it arrives (``bodies.BadRequest`` when
+    it ends early or grows too big: the upstream connection is then dropped mid-body)."""
     if context.upstream is None:
         return not_found(f"ipnpm: offline: {method} {raw_path.split('?', 1)[0]} needs the registry")
     scope = scope_of(raw_path)
@@ -47,8 +55,9 @@ def forward(
     url = registry + raw_path.lstrip("/")
     sent = {key: value for key, value in headers.items() if key.lower() not in _DROP_REQUEST}
     try:
+        # A redirect would send the body again, and it is gone: npm gets the redirect instead.
         response = context.upstream.request(
-            method, url, headers=sent, body=body or None, stream=True
+            method, url, headers=sent, body=upload(body), stream=True, redirects=body is None
         )
         wire = read_wire(response)
     except requests.RequestException as exc:

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ipnpm.errors import reason
+from ipnpm.proxy.bodies import BadRequest, Body, open_body
 from ipnpm.proxy.packuments import Answer, Packuments, not_found
 from ipnpm.proxy.passthrough import forward
 from ipnpm.proxy.paths import packument_name, split_query, tarball_ref
@@ -114,15 +115,6 @@ class _Server(ThreadingHTTPServer):
             self.slots.release()
 
 
-_MAX_BODY = 512 * 1024 * 1024  # npm publish of a very large package; anything beyond is abuse
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: npm opens up to 15 sockets and reuses them
     # Headers and body go out in two writes; with Nagle's algorithm the body then waits for
@@ -142,36 +134,6 @@ class _Handler(BaseHTTPRequestHandler):
         # npm sends the per-run secret on every request (npm_config_//127.0.0.1:PORT/:_authToken)
         expected = f"Bearer {self.server.context.secret}"
         return hmac.compare_digest(self.headers.get("Authorization", ""), expected)
-
-    def _read_body(self) -> bytes:
-        """The request body, read only for an authorized request and within bounds."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        text = self.headers.get("Content-Length") or "0"
-        if not text.isdigit():
-            raise _BadRequest(400, f"invalid Content-Length {text[:40]!r}")
-        length = int(text)
-        if length > _MAX_BODY:
-            raise _BadRequest(413, f"request body over {_MAX_BODY} bytes")
-        return self.rfile.read(length) if length else b""
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(1024).split(b";")[0].strip()
-            try:
-                size = int(line, 16)
-            except ValueError:
-                raise _BadRequest(400, "invalid chunk size") from None
-            if size < 0 or total + size > _MAX_BODY:
-                raise _BadRequest(413 if size > 0 else 400, "invalid or oversized chunked body")
-            if size == 0:
-                self.rfile.readline(1024)
-                return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
-            total += size
-            self.rfile.readline(1024)
 
     def _send(self, answer: Answer) -> None:
         self.send_response(answer.status)
@@ -208,9 +170,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True  # npm went away, or the client stalled: drop it
-        except _BadRequest as bad:
+        except BadRequest as bad:
             self.close_connection = True  # the stream is out of step: never reuse it
-            self._send(Answer(bad.status, json.dumps({"error": f"ipnpm: {bad}"}).encode()))
+            self.server.context.log.event("refused", method=self.command, status=bad.status)
+            if not self._responded:
+                # A client cut off at its deadline cannot read the answer any more.
+                with contextlib.suppress(OSError):
+                    self._send(Answer(bad.status, json.dumps({"error": f"ipnpm: {bad}"}).encode()))
         except Exception as exc:  # the proxy must answer, never die silently
             logger.debug("proxy: internal error", exc_info=True)
             self.server.context.log.event("proxy-error", error=reason(exc))
@@ -230,7 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         if any("\x00" in value for value in self.headers.values()):
             # No registry needs one, and a NUL must never reach an upstream or a cache key.
-            raise _BadRequest(400, "a control character in a request header")
+            raise BadRequest(400, "a control character in a request header")
         host = self.headers.get("Host")
         port = self.server.server_address[1]
         if not host_allowed(host, self.server.bound_host, port, self.server.auth.host_names):
@@ -248,24 +214,43 @@ class _Handler(BaseHTTPRequestHandler):
         if why is not None:
             self._refuse(403, why)
             return
-        body = self._read_body()
-        self.server.deadlines.clear(self.connection)  # all in: answering may take its time
-        path, _query = split_query(self.path)
-        if self.command in ("GET", "HEAD"):
-            ref = tarball_ref(path)
-            if ref is not None:
-                self._tarball(*ref, path)
-                return
-            name = packument_name(path)
-            if name is not None and not _query:
-                answer = self.server.packuments.answer(name, self.headers.get("Accept", ""))
-                self.server.context.log.event(
-                    "packument", name=name, source=answer.source, status=answer.status
-                )
-                self._send(answer)
-                return
+        # Once the body is all in (or there is none) answering may take its time; until then
+        # the request's deadline runs, while the body streams to the upstream too.
+        body = open_body(self.headers, self.rfile, self._all_in)
+        if self.command in ("GET", "HEAD") and self._local(body):
+            return
         answer = forward(self.server.context, self.command, self.path, dict(self.headers), body)
         self.server.context.log.event("forward", method=self.command, status=answer.status)
+        if body is not None and not body.done:
+            # The upstream answered before taking it all: the rest is still on the wire, so
+            # this connection ends after the answer (which the deadline no longer cuts).
+            self.close_connection = True
+            self._all_in()
+        self._send(answer)
+
+    def _all_in(self) -> None:
+        self.server.deadlines.clear(self.connection)
+
+    def _local(self, body: Body | None) -> bool:
+        """Answer a tarball or packument GET/HEAD here; ``False`` for anything else."""
+        path, query = split_query(self.path)
+        ref = tarball_ref(path)
+        name = None if ref is not None or query else packument_name(path)
+        if ref is None and name is None:
+            return False
+        if body is not None:
+            body.drain()  # no read needs one; dropped so the connection stays in step
+        if ref is not None:
+            self._tarball(*ref, path)
+        elif name is not None:
+            self._packument(name)
+        return True
+
+    def _packument(self, name: str) -> None:
+        answer = self.server.packuments.answer(name, self.headers.get("Accept", ""))
+        self.server.context.log.event(
+            "packument", name=name, source=answer.source, status=answer.status
+        )
         self._send(answer)
 
     def _tarball(self, name: str, version: str, path: str) -> None:

@@ -74,7 +74,7 @@ class Seeder:
             if not self.policy.allows(spec):
                 self.log.event("kept-local", spec=spec, cid=stored.cid)
                 return
-            why = "private network" if self.policy.private_network else "IPNPM_SEED_PRIVATE"
+            why = "private network" if self.policy.private_network else "opted in"
             self.log.event("seed-private", spec=spec, cid=stored.cid, allowed_by=why)
         self._pool.submit(self._add, stored, spec)
 

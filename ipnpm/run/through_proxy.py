@@ -79,6 +79,8 @@ def run_npm(
                 registry_for=context.config.registry_for,
             )
         say("notice", context.log.summary())
+        for line in context.log.cid_alone_report():  # a warning: npm's default level shows it
+            say("warn", line)
         for line in context.log.missing_report():
             say("error", line)
         logger.debug("run log: %s", context.log.path)

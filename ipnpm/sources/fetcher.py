@@ -30,6 +30,9 @@ WAIT_FOR_OTHER_RUN = 60.0  # seconds a run waits on another run's download of th
 class Fetched:
     stored: StoredObject
     source: str
+    # No integrity vouched for the bytes: only the CID ipnpm-lock.json gave, and the
+    # tarball's own package.json naming the package (the run warns about each).
+    cid_alone: bool = False
 
 
 class Fetcher:
@@ -85,7 +88,10 @@ class Fetcher:
             want.registry_host, want.name, want.version
         )
         cid = self.store.cid_for(integrity)
-        if cid is None and want.cid and self.store.object_path(want.cid).is_file():
+        cid_alone = bool(
+            integrity is None and want.cid and self.store.object_path(want.cid).is_file()
+        )
+        if cid_alone:
             cid = want.cid
         if cid is None:
             return None
@@ -99,15 +105,24 @@ class Fetcher:
             self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
             failures.append(f"store: the stored copy {cid} was corrupt and is quarantined")
             return None
-        return Fetched(stored, "store")
+        if cid_alone and not _is_package(stored, want):
+            # Stored for another package, whose CID a poisoned ipnpm-lock.json gave this one.
+            failures.append(f"store: {cid} holds another package, not {want.spec}")
+            self.log.event("cid-mismatch", spec=want.spec, cid=cid)
+            return None
+        return Fetched(stored, "store", cid_alone=cid_alone)
 
     def _from_sources(self, want: Want, failures: list[str]) -> Fetched | None:
+        locked_cid = want.cid  # from ipnpm-lock.json; an index's is resolved below
         for source in self.sources:
             if want.private and not source.by_cid:
                 failures.append(f"{source.name}: not asked (scope bound to a private index)")
                 continue
             if source.by_cid and want.cid is None and self.resolve_cid is not None:
                 want = replace(want, cid=self.resolve_cid(want))
+            # Bytes only a CID vouches for are not what the registry served: they never go
+            # into the store's name@version map (which would vouch for them next time).
+            by_cid_alone = want.integrity is None and source.by_cid
             try:
                 chunks = source.open(want)
                 if chunks is None:
@@ -117,7 +132,7 @@ class Fetcher:
                     chunks,
                     expected=want.integrity,
                     source=source.name,
-                    spec=_spec(want),
+                    spec=None if by_cid_alone else _spec(want),
                     private=want.keep_local,
                 )
             except StoreError as exc:
@@ -128,14 +143,14 @@ class Fetcher:
                 self.log.event("source-failed", spec=want.spec, source=source.name, error=str(exc))
                 failures.append(f"{source.name}: {exc}")
                 continue
-            if want.integrity is None and source.by_cid and not _is_package(stored, want):
+            if by_cid_alone and not _is_package(stored, want):
                 # Only the CID vouched for these bytes, and they are another package's.
                 failures.append(f"{source.name}: {want.cid} holds another package, not {want.spec}")
                 self.log.event("cid-mismatch", spec=want.spec, cid=want.cid)
                 continue
             if self.on_new is not None and (self.seed_all or not source.by_cid):
                 self.on_new(stored, want.spec)
-            return Fetched(stored, source.name)
+            return Fetched(stored, source.name, cid_alone=by_cid_alone and locked_cid is not None)
         return None
 
     def _fetch(self, want: Want, purpose: str) -> Fetched:
@@ -162,6 +177,7 @@ class Fetcher:
             size=found.stored.size,
             source=found.source,
             verified=want.integrity is not None,
+            cid_alone=found.cid_alone,
             purpose=purpose,
         )
         return found

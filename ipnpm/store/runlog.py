@@ -30,6 +30,8 @@ class RunLog:
         self.packuments: Counter[str] = Counter()
         self.missing: dict[str, list[str]] = {}  # spec -> every source's reason
         self.kept_local: set[str] = set()  # private tarballs not seeded
+        self.seeded_private: dict[str, str] = {}  # private tarballs seeded -> what allowed it
+        self.cid_alone: set[str] = set()  # specs no integrity vouched for, only a locked CID
         self.store_failure: str | None = None  # the first reason the store could not be written
         directory.mkdir(parents=True, exist_ok=True)
         # 0600 like the rest of the store: the log names private packages.
@@ -51,10 +53,14 @@ class RunLog:
                 spec = str(fields["spec"])
                 self.obtained.setdefault(spec, (str(fields["source"]), int(fields["size"])))
                 self.missing.pop(spec, None)
+                if fields.get("cid_alone"):
+                    self.cid_alone.add(spec)
             elif kind == "store-failed" and self.store_failure is None:
                 self.store_failure = str(fields["error"])
             elif kind == "kept-local":
                 self.kept_local.add(str(fields["spec"]))
+            elif kind == "seed-private":
+                self.seeded_private[str(fields["spec"])] = str(fields["allowed_by"])
             elif kind == "packument":
                 self.packuments[str(fields["source"])] += 1
             elif kind == "missing" and fields["spec"] not in self.obtained:
@@ -90,12 +96,33 @@ class RunLog:
             parts.append(f"{totals['packuments']} packuments")
         if totals["missing"]:
             parts.append(f"{len(totals['missing'])} missing")
-        with self._lock:
-            kept = len(self.kept_local)
-        if kept:
-            parts.append(f"{kept} private kept local (not seeded)")
+        parts += self._private_parts()
         parts.append(f"{totals['seconds']:.1f} s")
         return "ipnpm: " + " · ".join(parts)
+
+    def _private_parts(self) -> list[str]:
+        """How many private tarballs stayed out of Kubo, and how many went in and why."""
+        with self._lock:
+            kept = len(self.kept_local)
+            allowed = Counter(self.seeded_private.values())
+        parts = [f"{kept} private kept local (not seeded)"] if kept else []
+        return parts + [f"{n} private seeded ({why})" for why, n in sorted(allowed.items())]
+
+    def cid_alone_report(self, shown: int = 10) -> list[str]:
+        """A warning naming the packages verified by CID alone, and its fix (or nothing)."""
+        with self._lock:
+            specs = sorted(self.cid_alone)
+        if not specs:
+            return []
+        more = f" and {len(specs) - shown} more" if len(specs) > shown else ""
+        return [
+            f"ipnpm: warning: {len(specs)} package(s) verified by CID alone, with no integrity "
+            f"in package-lock.json: {', '.join(specs[:shown])}{more}. Only the CID in "
+            "ipnpm-lock.json and the tarball's own package.json vouched for the bytes.",
+            "  To have npm's integrity checked too, delete those entries from package-lock.json "
+            "and run `npm install --package-lock-only` against a registry that gives integrity "
+            "(npm never fills in the integrity of an entry it keeps).",
+        ]
 
     def missing_report(self) -> list[str]:
         """One line per package no source could give, with every source's reason."""

@@ -188,3 +188,80 @@ def recording_server() -> Iterator[BadServer]:
     with _serving(Handler) as url:
         server.url = url
         yield server
+
+
+@dataclass
+class Received:
+    """One request body as an upstream saw it."""
+
+    path: str
+    size: int  # bytes of body received
+    whole: bool  # the body ended where its framing said (else the connection dropped first)
+    chunked: bool
+
+
+@dataclass
+class CountingServer:
+    url: str = ""
+    bodies: list[Received] = field(default_factory=list)
+
+
+def _count(rfile: io.BufferedIOBase, length: int) -> tuple[int, bool]:
+    """Read ``length`` bytes 64 KiB at a time, keeping none: (how many came, all of them)."""
+    size = 0
+    while size < length and (got := len(rfile.read(min(length - size, 1 << 16)))):
+        size += got
+    return size, size == length
+
+
+def _count_body(rfile: io.BufferedIOBase, length: int | None) -> tuple[int, bool]:
+    """(size, whole) of a body of ``length`` bytes, or a chunked one (``length`` None)."""
+    if length is not None:
+        return _count(rfile, length)
+    size = 0
+    while (line := rfile.readline(64)).strip():
+        chunk = int(line.split(b";")[0], 16)
+        if chunk == 0:
+            return size, rfile.readline(64) == b"\r\n"
+        got, whole = _count(rfile, chunk)
+        size += got
+        if not whole or rfile.readline(64) != b"\r\n":
+            return size, False
+    return size, False
+
+
+@contextlib.contextmanager
+def counting_server() -> Iterator[CountingServer]:
+    """An upstream that counts the bytes of every request body without keeping them, and
+    records whether each arrived whole; answers 201 with the count, or nothing if cut off."""
+    server = CountingServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _any(self) -> None:
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "")
+            length = None if chunked else int(self.headers.get("Content-Length") or 0)
+            try:
+                size, whole = _count_body(self.rfile, length)
+            except (OSError, ValueError):
+                size, whole = -1, False
+            server.bodies.append(Received(self.path, size, whole, chunked))
+            if not whole:
+                self.close_connection = True
+                return
+            answer = f'{{"received": {size}}}'.encode()
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        do_POST = do_PUT = _any
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # keep test output clean
+
+    with _serving(Handler) as url:
+        server.url = url + "/"
+        yield server
