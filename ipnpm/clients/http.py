@@ -12,6 +12,7 @@ import logging
 import os
 import ssl
 import tempfile
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -27,17 +28,23 @@ if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs  # the stubs' names for these dicts
 
 logger = logging.getLogger("ipnpm.clients")
+_MAX_THREADS = 64  # settings.default_jobs' ceiling, plus room for the proxy's own threads
 
 
-def session_for(network: NetworkSettings, *, loopback_direct: bool = True) -> requests.Session:
-    """A new session applying ``network``. Not thread-safe (requests' sessions are not).
+def session_for(
+    network: NetworkSettings, *, loopback_direct: bool = True, adapter: NpmAdapter | None = None
+) -> requests.Session:
+    """A new session applying ``network``. Not thread-safe (requests' sessions are not), but
+    ``adapter`` may be shared by the sessions of many threads: its connection pools are
+    urllib3's, which are, so that 32 prefetch workers keep a few warm connections (npm's
+    ``maxsockets``) and one TLS context instead of one each.
 
     ``loopback_direct=False`` sends loopback URLs through npm's proxy too (tests use it to
     prove the tunnel with a proxy and a registry that both live on 127.0.0.1).
     """
     session = requests.Session()
     session.trust_env = False
-    adapter = NpmAdapter(network, loopback_direct=loopback_direct)
+    adapter = adapter or NpmAdapter(network, loopback_direct=loopback_direct)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -63,7 +70,12 @@ class NpmAdapter(HTTPAdapter):
         self.network = network
         self.loopback_direct = loopback_direct
         self._contexts: dict[str | None, ssl.SSLContext] = {}  # client cert setting -> context
-        super().__init__(pool_connections=10, pool_maxsize=network.maxsockets)
+        self._contexts_lock = threading.Lock()
+        # One pool per host, shared by every thread that uses this adapter: room for each of
+        # them (the prefetch runs up to 64 workers), so that none waits for a connection and
+        # none is opened only to be thrown away after its request.
+        pool_size = max(network.maxsockets, _MAX_THREADS)
+        super().__init__(pool_connections=10, pool_maxsize=pool_size)
 
     def send(  # noqa: PLR0917 - requests calls it positionally
         self,
@@ -93,16 +105,21 @@ class NpmAdapter(HTTPAdapter):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
+        if host_params.get("scheme") != "https":
+            return host_params, pool_kwargs  # plain HTTP: no TLS context to load (or to key)
         # The context is part of urllib3's pool key: hosts with different client
         # certificates never share a connection.
         pool_kwargs["ssl_context"] = self._context(self.network.client_cert_for(request.url or ""))
         return host_params, pool_kwargs
 
     def _context(self, client_cert: ClientCert | None) -> ssl.SSLContext:
+        # Built once per client certificate: loading a CA bundle costs milliseconds of CPU,
+        # and every thread's first request would otherwise load it again.
         key = client_cert.setting if client_cert else None
-        if key not in self._contexts:
-            self._contexts[key] = tls_context(self.network.trust, client_cert)
-        return self._contexts[key]
+        with self._contexts_lock:
+            if key not in self._contexts:
+                self._contexts[key] = tls_context(self.network.trust, client_cert)
+            return self._contexts[key]
 
 
 def tls_context(trust: Trust, client_cert: ClientCert | None = None) -> ssl.SSLContext:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from ipnpm.clients.failures import describe_failure
 from ipnpm.clients.lazy import requests
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.loglevel import warn
+
+if TYPE_CHECKING:
+    from ipnpm.clients.http import NpmAdapter
 
 TIMEOUT = (10.0, 60.0)  # connect, read: a hanging upstream must not stall npm forever
 logger = logging.getLogger("ipnpm.upstream")
@@ -37,15 +40,20 @@ class Upstream:
         self._reported: set[str] = set()
         self._lock = threading.Lock()
         self._local = threading.local()
+        self._adapter: NpmAdapter | None = None
 
     def _session(self) -> requests.Session:
         # requests' Session is not thread-safe; one per proxy worker thread keeps keep-alive.
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             # Imported here: a run that never asks the upstream never loads requests.
-            from ipnpm.clients.http import session_for
+            from ipnpm.clients.http import NpmAdapter, session_for
 
-            session = self._local.session = session_for(self.config.network)
+            with self._lock:  # one adapter (connection pools, TLS context) for every thread
+                if self._adapter is None:
+                    self._adapter = NpmAdapter(self.config.network)
+                adapter = self._adapter
+            session = self._local.session = session_for(self.config.network, adapter=adapter)
         return session
 
     @property
