@@ -18,6 +18,10 @@ from ipnpm.proxy.lookahead import NO_STORE, UpstreamPackuments
 from ipnpm.run.context import RunContext
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
+# npm's cache would key a packument by this run's proxy URL, which no later run asks for: a
+# write (content, index) per packument that only costs npm CPU. Tarballs are kept: npm reads
+# those by integrity.
+_KEEP_NOT = (NO_STORE,)
 _JSON = "application/json"
 
 
@@ -132,7 +136,9 @@ class Packuments:
         if not locked:
             return None
         registry = self.context.config.registry_for(name)
-        return Answer(200, from_lockfile(name, locked, registry), source="lockfile")
+        return Answer(
+            200, from_lockfile(name, locked, registry), source="lockfile", headers=_KEEP_NOT
+        )
 
     def _from_index(self, name: str) -> Answer | None:
         indexes = self.context.indexes
@@ -141,7 +147,9 @@ class Packuments:
         indexed = indexes.packument(name)
         if indexed is not None:
             registry = self.context.config.registry_for(name)
-            return Answer(200, from_index(name, indexed[1], registry), source="index")
+            return Answer(
+                200, from_index(name, indexed[1], registry), source="index", headers=_KEEP_NOT
+            )
         if indexes.is_private(name):  # never ask anyone else about a private scope
             why = indexes.why_unusable(name)
             return not_found(
@@ -189,5 +197,7 @@ class Packuments:
                 body = path.read_bytes()
             except OSError:
                 continue
-            return Answer(200, body, ABBREVIATED if form else _JSON, source="cache")
+            return Answer(
+                200, body, ABBREVIATED if form else _JSON, source="cache", headers=_KEEP_NOT
+            )
         return None
