@@ -5,22 +5,27 @@ picks the newest versions its ranges allow, whose dependencies the lockfile neve
 from the corpus alone, such a resolve ends in a 404. So the benchmark resolves *as on the day
 the fixture was committed* (`npm install --package-lock-only --before=<that day, 23:59:59Z>`,
 npm and ipnpm alike; the days are fixed in BEFORE below), and this module fills, once, a second
-Verdaccio storage (corpus-resolve-<version>/) with everything such a resolve asks for:
+Verdaccio storage per project (corpus-resolve-<version>/<project>/, in
+${IPNPM_TOOLS_DIR:-~/.cache/ipnpm-tools}) with everything such a resolve asks for:
 
-    storage = ensure_resolve_storage()  # in ${IPNPM_TOOLS_DIR:-~/.cache/ipnpm-tools}/
-    running_corpus_registry(workdir, overlays=(storage,))  # the corpus, these files on top
+    storages = [ensure_resolve_storage(name) for name in names]  # corpus-resolve-<v>/<name>/
+    running_corpus_registry(workdir, overlays=storages)  # the corpus, these files on top
 
-Filling (a few minutes from cold): a Verdaccio on loopback, empty storage, its uplink the
-registry the machine's npm is configured with; for each project the real `npm install
---package-lock-only --before=...` of its package.json alone through it. Verdaccio keeps every
-packument npm asked for, and every tarball npm fetched while resolving: npm reads the tarball
-of a package with bundled dependencies (semantic-release's `npm`) to learn its bundled tree.
-The lockfile each resolve wrote is recorded (key -> version, integrity) in manifest.json: the
+Filling (from cold: 4 s for tiny, about 4 minutes for all four, most of it xl's): a Verdaccio on
+loopback, empty storage, its uplink the registry the machine's npm is configured with; the real
+`npm install --package-lock-only --before=...` of the project's package.json alone through it.
+Verdaccio keeps every packument npm asked for, and every tarball npm fetched while resolving:
+npm reads the tarball of a package with bundled dependencies (semantic-release's `npm`) to
+learn its bundled tree.
+The lockfile the resolve wrote is recorded (key -> version, integrity) in manifest.json: the
 benchmark checks that every resolve, npm's and ipnpm's, writes exactly that tree.
 
 The storage is finalised like the corpus (no `_distfiles`, no `_uplinks`, no database,
 read-only). Overlaid on the corpus its packuments take the place of the corpus's own: they are
-the ones the recorded resolve saw. The corpus and the tests that use it are left as they are.
+the ones the recorded resolve saw (where two projects' extras hold the same packument, the one
+overlaid last serves both: fetched from the same registry, it lists the same versions before
+either date, barring an unpublish or deprecation in between, which the tree check would catch).
+The corpus and the tests that use it are left as they are.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import time
 from functools import cache
 from pathlib import Path
@@ -52,13 +58,13 @@ from tests.support.npm_env import NpmEnv, describe
 from tests.support.verdaccio import Verdaccio, _die_with_parent, running_verdaccio, tools_dir
 
 # Bump when the way the extras are filled changes (a change of the fixtures is detected).
-RESOLVE_CORPUS_VERSION = "v1"
+RESOLVE_CORPUS_VERSION = "v2"
 _MANIFEST = "manifest.json"
 _FLAGS = ("--ignore-scripts", "--no-audit", "--no-fund")
 
 
-def resolve_dir() -> Path:
-    return tools_dir() / f"corpus-resolve-{RESOLVE_CORPUS_VERSION}"
+def resolve_dir(name: str) -> Path:
+    return tools_dir() / f"corpus-resolve-{RESOLVE_CORPUS_VERSION}" / name
 
 
 # `--before` per project: the end of the day the fixture was committed (SOURCE.txt), or of the
@@ -97,15 +103,19 @@ def resolved_tree(project: Path) -> dict[str, list[str | None]]:
     }
 
 
-def ensure_resolve_storage() -> Path:
-    """The cached storage of the resolve extras, filled first if it is not there yet."""
-    final = resolve_dir()
+def ensure_resolve_storage(name: str) -> Path:
+    """The cached storage of one project's resolve extras, filled first if it is not there.
+
+    One storage per project, so that a run of some projects (`--quick`) fills only theirs.
+    Atomic and serialised like the corpus: a `.partial` sibling renamed into place, a lock.
+    """
+    final = resolve_dir(name)
     if not (final / _MANIFEST).exists():
         final.parent.mkdir(parents=True, exist_ok=True)
         with _exclusive(final.with_name(f".{final.name}.lock")):
             if not (final / _MANIFEST).exists():
-                _fill(final)
-    if resolve_manifest().get("fixtures_digest") != _fixtures_digest():
+                _fill(name, final)
+    if resolve_manifest(name).get("fixtures_digest") != _fixtures_digest():
         raise CorpusError(
             f"{final} was filled from other lockfile fixtures: bump RESOLVE_CORPUS_VERSION in "
             f"{Path(__file__).name} (or delete {final}) to fill it again"
@@ -114,29 +124,29 @@ def ensure_resolve_storage() -> Path:
 
 
 @cache
-def resolve_manifest() -> dict[str, Any]:
-    manifest: dict[str, Any] = json.loads((resolve_dir() / _MANIFEST).read_text())
+def resolve_manifest(name: str) -> dict[str, Any]:
+    manifest: dict[str, Any] = json.loads((resolve_dir(name) / _MANIFEST).read_text())
     return manifest
 
 
 def expected_resolution(name: str) -> dict[str, list[str | None]]:
     """The tree the fill's resolve of this project wrote (see resolved_tree)."""
-    tree: dict[str, list[str | None]] = resolve_manifest()["projects"][name]["tree"]
+    tree: dict[str, list[str | None]] = resolve_manifest(name)["tree"]
     return tree
 
 
-def _fill(final: Path) -> None:
+def _fill(name: str, final: Path) -> None:
     staging = final.with_name(f".{final.name}.partial")
     populate = staging / "populate"
     work = staging / "work"
     shutil.rmtree(work, ignore_errors=True)
     _remove_leftovers(populate / "storage")
-    _say(f"filling {final}: resolving each package.json through the machine's npm registry")
+    _say(f"filling {final}: resolving {name}'s package.json through the machine's npm registry")
     began = time.monotonic()
     with running_verdaccio(
         populate, uplink=machine_registry(), uplink_settings=_uplink_settings()
     ) as registry:
-        projects = {name: _resolve(registry, name, work / name) for name in CORPUS_PROJECTS}
+        resolved = _resolve(registry, name, work)
     storage = staging / "storage"
     shutil.rmtree(storage, ignore_errors=True)
     (populate / "storage").rename(storage)
@@ -144,21 +154,22 @@ def _fill(final: Path) -> None:
     files, size = _tree_size(storage)
     manifest = {
         "resolve_corpus_version": RESOLVE_CORPUS_VERSION,
+        "project": name,
         "fixtures_digest": _fixtures_digest(),
         "fill_seconds": time.monotonic() - began,
         "storage_files": files,
         "storage_bytes": size,
         "tarballs": sum(1 for _ in storage.rglob("*.tgz")),
         "packuments": sum(1 for _ in _packuments(storage)),
-        "projects": projects,
+        **resolved,
     }
     (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     shutil.rmtree(populate)  # its config and logs name the upstream registry
     shutil.rmtree(work, ignore_errors=True)
     staging.rename(final)
     _say(
-        f"filled in {manifest['fill_seconds']:.0f}s: {manifest['packuments']} packuments, "
-        f"{manifest['tarballs']} tarballs, {size / 2**20:.0f} MiB"
+        f"{name}: filled in {manifest['fill_seconds']:.0f}s: {manifest['packuments']} "
+        f"packuments, {manifest['tarballs']} tarballs, {size / 2**20:.0f} MiB"
     )
 
 
@@ -202,16 +213,15 @@ def _resolve(registry: Verdaccio, name: str, workdir: Path) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    """`python -m bench.resolve_corpus`: fill the extras (if needed) and print a summary."""
-    storage = ensure_resolve_storage()
-    print(storage)
-    manifest = dict(resolve_manifest())
-    manifest["projects"] = {
-        name: {k: v for k, v in project.items() if k != "tree"} | {"packages": len(project["tree"])}
-        for name, project in manifest["projects"].items()
-    }
-    print(json.dumps(manifest, indent=2))
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.resolve_corpus [project ...]`: fill the extras (default: every
+    project's) if needed, and print a summary."""
+    names = argv if argv is not None else sys.argv[1:]
+    for name in names or CORPUS_PROJECTS:
+        print(ensure_resolve_storage(name))
+        manifest = dict(resolve_manifest(name))
+        manifest["packages"] = len(manifest.pop("tree"))
+        print(json.dumps(manifest, indent=2))
     return 0
 
 

@@ -186,7 +186,7 @@ def run(args: argparse.Namespace, work: Path) -> Results:
     )
     index_project = INDEX_PROJECT if INDEX_PROJECT in args.project_names else None
     index_project = index_project or args.project_names[-1]
-    overlays, resolves = _resolve_extras(args.keys)
+    overlays, resolves = _resolve_extras(args.keys, args.project_names)
     installs = args.extras or bool(args.keys - RESOLVE_KEYS)
     world_built = building_world(work / "world", OFFICE, REMOTE, overlays=overlays)
     with ipnpm_snapshot(work / "snapshot"), world_built as world:
@@ -220,12 +220,14 @@ def run(args: argparse.Namespace, work: Path) -> Results:
     return results
 
 
-def _resolve_extras(keys: frozenset[str]) -> tuple[tuple[Path, ...], str | None]:
+def _resolve_extras(
+    keys: frozenset[str], names: Sequence[str]
+) -> tuple[tuple[Path, ...], str | None]:
     """(storages to overlay on the corpus, why nothing resolves: "" it can, None not asked)."""
     if not keys & RESOLVE_KEYS:
         return (), None
     try:
-        return (ensure_resolve_storage(),), ""
+        return tuple(ensure_resolve_storage(name) for name in names), ""
     except (CorpusError, OSError) as exc:
         _say(f"resolve extras: FAILED {exc}")
         return (), f"no resolve extras: {str(exc).splitlines()[0]}"
