@@ -9,7 +9,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.commands import NPM_FLAGS, RESOLVE, BenchError, ipnpm, npm
+from bench.commands import NPM_FLAGS, BenchError, ipnpm, npm
+from bench.resolve_corpus import expected_resolution, resolve_argv, resolved_tree
 from bench.world import World
 from tests.support.corpus import check_tree, corpus_project, expected_tree, locked_tarballs
 from tests.support.npm_env import NpmEnv
@@ -29,7 +30,7 @@ class Prepared:
     tarballs: int  # locked registry tarballs npm installs on this machine
     tarball_bytes: int  # their total size
     # Warmed by one resolve each (office link); None when the project cannot be resolved from
-    # its package.json inside the corpus (newer versions' dependencies are not in it).
+    # its package.json (the resolve extras could not be filled, or a warming resolve failed).
     resolve_npm: NpmEnv | None = None
     resolve_ipnpm: NpmEnv | None = None
     resolve_failure: str = ""
@@ -50,9 +51,18 @@ class Prepared:
         return project
 
 
-def prepare(world: World, name: str, root: Path) -> Prepared:
-    """Seed the peer through `ipnpm --kubo <peer> install` and warm npm's cache; verified."""
+def prepare(
+    world: World, name: str, root: Path, *, installs: bool = True, resolves: str | None = ""
+) -> Prepared:
+    """Seed the peer through `ipnpm --kubo <peer> install` and warm npm's cache; verified.
+
+    installs=False skips that (only resolve scenarios will run); resolves is why the project
+    cannot be resolved ("": it can; None: no resolve scenario will run, nothing warmed).
+    """
     seed_env = NpmEnv(root / "seed-env", registry=world.near_url)
+    if not installs:
+        light = Prepared(name, root, "", seed_env, root, seed_env, locked_count(name), 0)
+        return _resolves(light, world, resolves)
     seed = corpus_project(name, root / "seed-project", world.near_url.rstrip("/"))
     ipnpm(seed_env, ["install", *NPM_FLAGS], seed, env={"IPNPM_KUBO_API": world.peer.api_url})
     verify_tree(name, seed)
@@ -66,6 +76,14 @@ def prepare(world: World, name: str, root: Path) -> Prepared:
     installed = len(json.loads(cidlock)["tarballs"])
     size = sum(p.stat().st_size for p in (seed_env.store_dir / "objects").glob("*/*"))
     prepared = Prepared(name, root, cidlock, seed_env, seed, warm_npm, installed, size)
+    return _resolves(prepared, world, resolves)
+
+
+def _resolves(prepared: Prepared, world: World, failure: str | None) -> Prepared:
+    if failure is None:
+        return prepared
+    if failure:
+        return dataclasses.replace(prepared, resolve_failure=failure)
     return _warm_resolves(prepared, world)
 
 
@@ -76,10 +94,10 @@ def _warm_resolves(prepared: Prepared, world: World) -> Prepared:
     ipnpm_env = NpmEnv(prepared.root / "resolve-ipnpm", registry=world.far_url)
     try:
         tree = prepared.fresh(prepared.root / "resolve-npm" / "p", world.far_url, lockfile=False)
-        npm(npm_env, RESOLVE, tree)
+        npm(npm_env, resolve_argv(prepared.name), tree)
         verify_resolved(prepared.name, tree)
         tree = prepared.fresh(prepared.root / "resolve-ipnpm" / "p", world.far_url, lockfile=False)
-        ipnpm(ipnpm_env, RESOLVE, tree, env={"IPNPM_KUBO_API": "off"})
+        ipnpm(ipnpm_env, resolve_argv(prepared.name), tree, env={"IPNPM_KUBO_API": "off"})
         verify_resolved(prepared.name, tree)
     except BenchError as exc:
         why = str(exc).splitlines()
@@ -90,15 +108,23 @@ def _warm_resolves(prepared: Prepared, world: World) -> Prepared:
 
 
 def verify_resolved(name: str, project: Path) -> None:
-    """npm wrote a lockfile naming about as many packages as the fixture's (a resolve picks
-    the newest matching versions, so the tree may differ a little), and installed nothing."""
+    """The resolve wrote exactly the tree the resolve extras were filled with (the same
+    package.json and `--before` through the real registry: every key, version and integrity),
+    and installed nothing."""
     try:
-        packages = json.loads((project / "package-lock.json").read_text())["packages"]
+        tree = resolved_tree(project)
     except (OSError, ValueError, KeyError) as exc:
         raise BenchError(f"{name}: resolve wrote no usable lockfile: {exc}") from exc
-    expected = len(locked_tarballs(name))
-    if len(packages) < 0.8 * expected:
-        raise BenchError(f"{name}: resolved {len(packages)} packages, the fixture has {expected}")
+    expected = expected_resolution(name)
+    if tree != expected:
+        missing = sorted(set(expected) - set(tree))
+        extra = sorted(set(tree) - set(expected))
+        changed = sorted(k for k in set(tree) & set(expected) if tree[k] != expected[k])
+        raise BenchError(
+            f"{name}: resolved {len(tree)} packages, not the {len(expected)} expected: "
+            f"missing {missing[:5]}, extra {extra[:5]}, "
+            f"changed {[(k, expected[k], tree[k]) for k in changed[:3]]}"
+        )
     if (project / "node_modules").exists():
         raise BenchError(f"{name}: --package-lock-only installed node_modules")
 

@@ -6,8 +6,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-# Resolve scenarios a project may be unable to run (its package.json resolves to versions whose
-# dependencies the corpus lacks): noted in the project, not an unmeasured failure of the harness.
+# Resolve scenarios a project may be unable to run (the resolve extras, bench/resolve_corpus.py,
+# could not be filled): noted in the project, not an unmeasured failure of the harness.
 RESOLVE_KEYS = frozenset(
     {"npm-resolve-warm", "ipnpm-resolve-warm", "npm-resolve-cold", "ipnpm-resolve-cold"}
 )
@@ -126,8 +126,8 @@ class Results:
             if s.n == 0 and not (s.key in RESOLVE_KEYS and p.notes)
         ]
         missing += [f"{p.name}: not prepared" for p in self.projects.values() if p.errors]
-        if "median_difference_ms" not in self.passthrough:
+        if not {"median_difference_ms", "skipped"} & set(self.passthrough):
             missing.append("pass-through")
-        if "median_seconds" not in self.index:
+        if not {"median_seconds", "skipped"} & set(self.index):
             missing.append("index")
         return missing

@@ -1,4 +1,5 @@
-"""The benchmark: `python -m bench.run [--quick] [--runs N] [--projects a,b] [--out DIR]`.
+"""The benchmark: `python -m bench.run [--quick] [--runs N] [--projects a,b] [--out DIR]
+[--scenarios keys]`.
 
 Builds its world on loopback once (bench/world.py), then for each project runs every scenario
 once per round, rounds interleaved so that a slow spell of the shared machine hits every
@@ -24,13 +25,15 @@ from bench.fleet import concurrent_ci, ipnpm_fleet, npm_fleet
 from bench.index_bench import index_resolution
 from bench.micro import passthrough
 from bench.projects import Prepared, prepare
+from bench.resolve_corpus import ensure_resolve_storage
 from bench.results import RESOLVE_KEYS, ProjectResult, Results, Series
-from bench.scenarios import ALL, INSTALLS, RESOLVES, Run
+from bench.scenarios import ALL, INSTALLS, PREFETCHES, RESOLVES, Run
 from bench.slow_proxy import OFFICE, REMOTE
 from bench.world import World, building_world
-from tests.support.corpus import CORPUS_PROJECTS
+from tests.support.corpus import CORPUS_PROJECTS, CorpusError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+GROUPS = {"install": INSTALLS, "resolve": RESOLVES, "prefetch": PREFETCHES}
 QUICK_PROJECT = "tiny-actions-github"
 INDEX_PROJECT = "xl-lerna-workspaces"
 
@@ -65,14 +68,22 @@ def _measure(series: Series, step: Run, project: Prepared, world: World, scratch
 
 
 def bench_project(
-    world: World, prepared: Prepared, runs: int, work: Path, *, multi: bool
+    world: World,
+    prepared: Prepared,
+    runs: int,
+    work: Path,
+    *,
+    multi: bool,
+    keys: frozenset[str] = frozenset(s.key for s in ALL),
 ) -> ProjectResult:
     result = ProjectResult(prepared.name, prepared.tarballs, runs)
     result.tarball_bytes = prepared.tarball_bytes
     if prepared.resolve_failure:
         result.notes.append(f"resolve scenarios not run: {prepared.resolve_failure}")
         _say(f"{prepared.name}: {result.notes[-1]}")
-    scenarios = [s for s in ALL if not (prepared.resolve_failure and s.key in RESOLVE_KEYS)]
+    scenarios = [
+        s for s in ALL if s.key in keys and not (prepared.resolve_failure and s.key in RESOLVE_KEYS)
+    ]
     result.series = {s.key: Series(s.key, s.label) for s in scenarios}
     for round_ in range(1, runs + 1):
         _say(f"{prepared.name}: round {round_}/{runs}")
@@ -100,10 +111,12 @@ MULTI = (
 )
 
 
-def _prepare(world: World, name: str, work: Path) -> Prepared | str:
+def _prepare(
+    world: World, name: str, work: Path, *, installs: bool, resolves: str | None
+) -> Prepared | str:
     began = time.monotonic()
     try:
-        prepared = prepare(world, name, work / name)
+        prepared = prepare(world, name, work / name, installs=installs, resolves=resolves)
     except (BenchError, OSError, KeyError, ValueError) as exc:
         _say(f"{name}: could not be prepared: {exc}")
         return f"could not be prepared: {type(exc).__name__}: {exc}"
@@ -125,7 +138,22 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="projects that also get the fleet and 8 concurrent ci (default tiny and medium; "
         "quick: tiny)",
     )
+    parser.add_argument(
+        "--scenarios",
+        help="comma-separated scenario keys or groups (install, resolve, prefetch) to run each "
+        "round (default all); when given, the fleet, index and pass-through runs are skipped",
+    )
     args = parser.parse_args(argv)
+    keys: set[str] = set()
+    for item in (args.scenarios or "install,resolve,prefetch").split(","):
+        if item in GROUPS:
+            keys |= {s.key for s in GROUPS[item]}
+        elif item in {s.key for s in ALL}:
+            keys.add(item)
+        elif item:
+            parser.error(f"unknown scenario {item!r}; keys: {[s.key for s in ALL]}, or {[*GROUPS]}")
+    args.keys = frozenset(keys)
+    args.extras = args.scenarios is None  # fleet, index, pass-through
     default_projects = QUICK_PROJECT if args.quick else ",".join(CORPUS_PROJECTS)
     args.project_names = [p for p in (args.projects or default_projects).split(",") if p]
     unknown = set(args.project_names) - set(CORPUS_PROJECTS)
@@ -158,25 +186,51 @@ def run(args: argparse.Namespace, work: Path) -> Results:
     )
     index_project = INDEX_PROJECT if INDEX_PROJECT in args.project_names else None
     index_project = index_project or args.project_names[-1]
-    with ipnpm_snapshot(work / "snapshot"), building_world(work / "world", OFFICE, REMOTE) as world:
+    overlays, resolves = _resolve_extras(args.keys, args.project_names)
+    installs = args.extras or bool(args.keys - RESOLVE_KEYS)
+    world_built = building_world(work / "world", OFFICE, REMOTE, overlays=overlays)
+    with ipnpm_snapshot(work / "snapshot"), world_built as world:
         for name in args.project_names:
             runs = args.xl_runs if args.xl_runs and name == INDEX_PROJECT else args.runs
-            prepared = _prepare(world, name, work / "projects")
+            prepared = _prepare(
+                world, name, work / "projects", installs=installs, resolves=resolves
+            )
             if isinstance(prepared, str):
                 results.projects[name] = ProjectResult(name, 0, runs, errors=[prepared])
                 continue
             results.projects[name] = bench_project(
-                world, prepared, runs, work / "projects", multi=name in args.multi
+                world,
+                prepared,
+                runs,
+                work / "projects",
+                multi=args.extras and name in args.multi,
+                keys=args.keys,
             )
-            if name == index_project:
+            if args.extras and name == index_project:
                 _extras(results, world, prepared, work, args.quick)
             shutil.rmtree(prepared.root, ignore_errors=True)
+        if not args.extras:
+            results.passthrough = results.index = {"skipped": "--scenarios"}
+            return results
         _say("pass-through")
         try:
             results.passthrough = passthrough(world, work / "passthrough", args.pairs)
         except BenchError as exc:
             results.passthrough = {"errors": [str(exc)]}
     return results
+
+
+def _resolve_extras(
+    keys: frozenset[str], names: Sequence[str]
+) -> tuple[tuple[Path, ...], str | None]:
+    """(storages to overlay on the corpus, why nothing resolves: "" it can, None not asked)."""
+    if not keys & RESOLVE_KEYS:
+        return (), None
+    try:
+        return tuple(ensure_resolve_storage(name) for name in names), ""
+    except (CorpusError, OSError) as exc:
+        _say(f"resolve extras: FAILED {exc}")
+        return (), f"no resolve extras: {str(exc).splitlines()[0]}"
 
 
 def _publish(results: Results, out: Path, quick: bool) -> None:

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.commands import NPM_FLAGS, RESOLVE, BenchError, Measurement, ipnpm, npm
+from bench.commands import NPM_FLAGS, BenchError, Measurement, ipnpm, npm
 from bench.micro import prefetch
 from bench.projects import Prepared, verify_resolved, verify_sources, verify_tree
+from bench.resolve_corpus import resolve_argv
 from bench.world import World
 from tests.support.npm_env import NpmEnv
 
@@ -102,7 +103,7 @@ def _npm_resolve(project: Prepared, world: World, scratch: Path, *, warm: bool) 
     _resolvable(project)
     env = project.resolve_npm if warm and project.resolve_npm else _env(scratch, world.far_url)
     tree = project.fresh(scratch / "project", world.far_url, lockfile=False)
-    measured = npm(env, RESOLVE, tree)
+    measured = npm(env, resolve_argv(project.name), tree)
     verify_resolved(project.name, tree)
     return measured
 
@@ -112,7 +113,7 @@ def _ipnpm_resolve(project: Prepared, world: World, scratch: Path, *, warm: bool
     warm_env = project.resolve_ipnpm
     env = warm_env if warm and warm_env else _env(scratch, world.far_url)
     tree = project.fresh(scratch / "project", world.far_url, lockfile=False)
-    finished, probe = ipnpm(env, RESOLVE, tree, env={"IPNPM_KUBO_API": "off"})
+    finished, probe = ipnpm(env, resolve_argv(project.name), tree, env={"IPNPM_KUBO_API": "off"})
     verify_resolved(project.name, tree)
     return Measurement(finished.seconds, finished.cpu_seconds, probe)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +65,12 @@ def _process_cpu(node: KuboNode) -> float:
 
 
 @contextlib.contextmanager
-def building_world(root: Path, office: Link, remote: Link) -> Iterator[World]:
+def building_world(
+    root: Path, office: Link, remote: Link, *, overlays: Sequence[Path] = ()
+) -> Iterator[World]:
+    """overlays: storages linked over the corpus's (the resolve extras, bench/resolve_corpus)."""
     with contextlib.ExitStack() as stack:
-        corpus = stack.enter_context(running_corpus_registry(root / "corpus"))
+        corpus = stack.enter_context(running_corpus_registry(root / "corpus", overlays=overlays))
         office_link = stack.enter_context(slow_proxy(corpus.url, office))
         remote_link = stack.enter_context(slow_proxy(corpus.url, remote))
         peer = stack.enter_context(kubo_node(root / "kubo-peer"))

@@ -17,6 +17,7 @@ from tests.support.corpus import (
     CORPUS_TIMEOUT,
     PLACEHOLDER,
     CorpusRegistry,
+    _link_over,
     check_tree,
     corpus_manifest,
     corpus_project,
@@ -158,3 +159,19 @@ def test_served_corpus_is_offline_survives_a_restart_and_leaves_the_cache_alone(
         tarball = Path("esbuild") / "esbuild-0.25.0.tgz"
         served = corpus_registry.workdir / "storage" / tarball
         assert served.stat().st_ino == (ensure_corpus_storage() / tarball).stat().st_ino
+
+
+def test_an_overlay_replaces_links_in_the_copy_and_leaves_its_source_alone(tmp_path: Path) -> None:
+    cache, overlay, copy = tmp_path / "cache", tmp_path / "overlay", tmp_path / "copy"
+    for root, text in ((cache, "corpus"), (overlay, "extras")):
+        (root / "a").mkdir(parents=True)
+        (root / "a" / "package.json").write_text(text)
+    (overlay / "b").mkdir()
+    (overlay / "b" / "b-1.0.0.tgz").write_text("tarball")
+    (copy / "a").mkdir(parents=True)
+    (copy / "a" / "package.json").hardlink_to(cache / "a" / "package.json")
+    _link_over(overlay, copy)
+    assert (copy / "a" / "package.json").read_text() == "extras"
+    assert (copy / "b" / "b-1.0.0.tgz").read_text() == "tarball"
+    assert (cache / "a" / "package.json").read_text() == "corpus"  # only the link was replaced
+    assert (overlay / "a" / "package.json").stat().st_nlink == 2

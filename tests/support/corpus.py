@@ -573,11 +573,19 @@ class CorpusRegistry(Verdaccio):
 
 
 @contextlib.contextmanager
-def running_corpus_registry(workdir: Path) -> Iterator[CorpusRegistry]:
-    """A started corpus registry whose storage is a copy in workdir; always stopped on exit."""
+def running_corpus_registry(
+    workdir: Path, *, overlays: Iterable[Path] = ()
+) -> Iterator[CorpusRegistry]:
+    """A started corpus registry whose storage is a copy in workdir; always stopped on exit.
+
+    overlays: more finalised storages (bench/resolve_corpus.py) whose files are linked on top
+    of the corpus's, each replacing the corpus file of the same path.
+    """
     source = ensure_corpus_storage()
     began = time.monotonic()
     copy_mode = _link_tree(source, workdir / "storage")
+    for overlay in overlays:
+        _link_over(overlay, workdir / "storage")
     server = CorpusRegistry(workdir, copy_seconds=time.monotonic() - began, copy_mode=copy_mode)
     try:
         server.start()
@@ -603,6 +611,22 @@ def _link_tree(source: Path, dest: Path) -> str:
 
     shutil.copytree(source, dest, copy_function=link)
     return "copy" if "copy" in modes else "hardlink"
+
+
+def _link_over(source: Path, dest: Path) -> None:
+    """Hard-link (or copy) every file of source into dest, replacing what is there: only the
+    link in dest goes, never the file it shared with a cache."""
+    for path in source.rglob("*"):
+        if not path.is_file():
+            continue
+        target = dest / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copy2(path, target)
+            os.chmod(target, 0o644)
 
 
 def main() -> int:
