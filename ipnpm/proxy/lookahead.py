@@ -97,6 +97,33 @@ def _target(name: str, spec: str) -> tuple[str, str] | None:
     return name, spec
 
 
+# Full packuments of big packages are tens of MB decoded and several times that parsed; npm
+# and the look-ahead may fetch many at once. Decoding and parsing share this many (estimated,
+# decoded) bytes at a time, so ipnpm's memory stays bounded whatever the tree; one body larger
+# than all of it still goes, alone.
+DECODE_BUDGET = 24 * 1024 * 1024
+_GZIP_RATIO = 8  # JSON packuments shrink about this much on the wire
+
+
+class _Budget:
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def hold(self, size: int) -> Iterator[None]:
+        with self._changed:
+            self._changed.wait_for(lambda: self._used == 0 or self._used + size <= self._limit)
+            self._used += size
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= size
+                self._changed.notify_all()
+
+
 class UpstreamPackuments:
     """The upstream side of the proxy's packument answers; ``get`` is safe from any thread."""
 
@@ -109,6 +136,7 @@ class UpstreamPackuments:
         self._ranges: dict[str, set[str]] = {}  # ranges asked of a name not fetched yet
         self._accept: str | None = None  # the form npm asks for, once it asked
         self._pool: ThreadPoolExecutor | None = None
+        self._budget = _Budget(DECODE_BUDGET)
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -204,21 +232,25 @@ class UpstreamPackuments:
 
     def _keep(self, name: str, abbreviated: bool, reply: Reply, headers: Any) -> None:
         decoded_path, wire_path = self._paths(name, abbreviated)
+        wire = reply.wire
+        estimate = len(wire.raw) * (_GZIP_RATIO if wire.encoding else 1)
         try:
-            decoded = reply.wire.decoded()
-            deps = self._deps_of(decoded) if self.lookahead else {}
-            meta = {
-                "etag": headers.get("ETag"),
-                "last_modified": headers.get("Last-Modified"),
-                "encoding": reply.wire.encoding,
-                "sized": reply.wire.sized,
-                "content_type": reply.content_type,
-                **deps,
-            }
-            head = json.dumps(meta, separators=(",", ":")).encode() + b"\n"
-            store = self.context.store
-            store.write_atomic(decoded_path, decoded)  # the offline copy (--offline)
-            store.write_atomic(wire_path, head + reply.wire.raw)
+            with self._budget.hold(estimate):
+                decoded = wire.decoded()
+                deps = self._deps_of(decoded) if self.lookahead else {}
+                meta = {
+                    "etag": headers.get("ETag"),
+                    "last_modified": headers.get("Last-Modified"),
+                    "encoding": wire.encoding,
+                    "sized": wire.sized,
+                    "content_type": reply.content_type,
+                    **deps,
+                }
+                head = json.dumps(meta, separators=(",", ":")).encode() + b"\n"
+                store = self.context.store
+                store.write_atomic(decoded_path, decoded)  # the offline copy (--offline)
+                store.write_atomic(wire_path, head + wire.raw)
+                del decoded
         except (StoreError, ValueError, zlib.error) as exc:
             # Keeping is a bonus (revalidation, offline use later): serve anyway, with a reason.
             self.context.log.event("cache-failed", name=name, reason=reason(exc))
