@@ -86,6 +86,22 @@ def _dependencies(document: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+_MANIFEST_KEPT = frozenset({*_DEP_FIELDS, "peerDependenciesMeta"})
+
+
+def _slim(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's hook for each object as it is parsed: of a version's manifest only what
+    _dependencies reads, of the document only versions and tags. Everything else (readmes,
+    scripts, maintainers, times) is dropped as soon as it is built, so the peak is the slim
+    document, not the whole one (a full packument can be tens of MB of Python objects)."""
+    keys = {key for key, _ in pairs}
+    if {"name", "version", "dist"} <= keys:
+        return {key: value for key, value in pairs if key in _MANIFEST_KEPT}
+    if "versions" in keys and "name" in keys:
+        return {key: value for key, value in pairs if key in ("versions", "dist-tags")}
+    return dict(pairs)
+
+
 def _target(name: str, spec: str) -> tuple[str, str] | None:
     """(packument name, range) for a dependency spec; None for git, file, URL, workspace ones."""
     if spec.startswith("npm:"):
@@ -260,7 +276,7 @@ class UpstreamPackuments:
 
     @staticmethod
     def _deps_of(decoded: bytes) -> dict[str, Any]:
-        document = json.loads(decoded)
+        document = json.loads(decoded, object_pairs_hook=_slim)
         if not isinstance(document, dict):
             return {}
         return {"tags": document.get("dist-tags") or {}, "deps": _dependencies(document)}
