@@ -67,9 +67,15 @@ class ProjectResult:
         found = self.series.get(key)
         return found.median if found else None
 
-    def peak_rss(self) -> tuple[int, str] | None:
-        """ipnpm's highest peak RSS over every run of this project, and in which scenario."""
-        peaks = [(peak, s.key) for s in self.series.values() for peak in s.peak_rss]
+    def peak_rss(self, *, resolves: bool) -> tuple[int, str] | None:
+        """ipnpm's highest peak RSS over the install and prefetch runs of this project (or,
+        ``resolves``, over its resolve runs), and in which scenario."""
+        peaks = [
+            (peak, s.key)
+            for s in self.series.values()
+            if (s.key in RESOLVE_KEYS) == resolves
+            for peak in s.peak_rss
+        ]
         return max(peaks) if peaks else None
 
     def as_json(self) -> dict[str, Any]:

@@ -142,19 +142,24 @@ def compute(results: Results) -> list[Target]:
             _check(p5, 300.0, at_most=False),
         )
     )
-    peak = largest.peak_rss() if largest else None
-    p6 = peak[0] / MB if peak else None
-    targets.append(
-        Target(
-            "P6",
-            f"ipnpm's peak RSS (highest run: {peak[1]})" if peak else "ipnpm's peak RSS",
-            largest.name if largest else "",
-            p6,
-            "—" if p6 is None else f"{p6:.0f} MB",
-            "≤ 100 MB",
-            _check(p6, 100.0, at_most=True),
+    # Installs (ci, prefetch) and resolves apart: a resolve holds full packuments, of another
+    # size than tarball blocks; both are held to the goal, each in its own row.
+    for key, resolves, what in (("P6", False, "install runs"), ("P6r", True, "resolve runs")):
+        peak = largest.peak_rss(resolves=resolves) if largest else None
+        p6 = peak[0] / MB if peak else None
+        targets.append(
+            Target(
+                key,
+                f"ipnpm's peak RSS over the {what} (highest: {peak[1]})"
+                if peak
+                else f"ipnpm's peak RSS over the {what}",
+                largest.name if largest else "",
+                p6,
+                "—" if p6 is None else f"{p6:.0f} MB",
+                "≤ 100 MB",
+                _check(p6, 100.0, at_most=True),
+            )
         )
-    )
     p7 = results.index.get("median_seconds")
     targets.append(
         Target(

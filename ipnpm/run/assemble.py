@@ -21,7 +21,7 @@ from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import LockfileError, MissingContentError
 from ipnpm.npm.commands import LOCKFILE_COMMANDS, resolves_tree
 from ipnpm.npm.config import NpmConfig, config_env, project_root, read_npm_config
-from ipnpm.npm.lockfile import Lockfile, find_lockfile, read_lockfile
+from ipnpm.npm.lockfile import LockedTarball, Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.loglevel import set_level, warn
 from ipnpm.npm.names import registry_name
 from ipnpm.npm.overrides import apply_overrides
@@ -85,6 +85,7 @@ def check_offline(
             tarball.integrity, locked_host(tarball, registry_for), tarball.name, tarball.version
         )
         and not (by_cid and cids and not cids.missing([tarball]))
+        and not _stored_by_cid(store, tarball, cids)
     ]
     if missing:
         shown = "\n  ".join(sorted(missing))
@@ -93,6 +94,15 @@ def check_offline(
             f"  {shown}",
             hint="run once online (without --offline), or give a Kubo or gateway that has them",
         )
+
+
+def _stored_by_cid(store: Store, tarball: LockedTarball, cids: CidLock | None) -> bool:
+    """An entry without integrity whose ipnpm-lock.json CID is in the store: the fetcher takes
+    it from there (checking that the bytes are that package), as it does online."""
+    if tarball.integrity or cids is None:
+        return False
+    cid = cids.cid_for_unhashed(tarball.spec)
+    return cid is not None and store.object_path(cid).is_file()
 
 
 def check_offline_specs(
