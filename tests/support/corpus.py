@@ -95,9 +95,25 @@ def _say(message: str) -> None:
 
 
 def lockfile_fixtures_dir() -> Path:
-    """Where the real-world projects live: beside the checkout, unless overridden."""
+    """Where the real-world projects live: beside the checkout, unless overridden; a clone
+    made elsewhere (CI's `git clone . /tmp/ci`) finds them beside the checkout it came from."""
     override = os.environ.get("IPNPM_LOCKFILE_FIXTURES")
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "fixtures" / "lockfiles"
+    if override:
+        return Path(override)
+    beside = REPO_ROOT.parent / "shared" / "fixtures" / "lockfiles"
+    if beside.is_dir():
+        return beside
+    origin = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and Path(origin).is_dir():
+        from_origin = Path(origin).resolve().parent / "shared" / "fixtures" / "lockfiles"
+        if from_origin.is_dir():
+            return from_origin
+    return beside
 
 
 def _fixture_dir(name: str) -> Path:
