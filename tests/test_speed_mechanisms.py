@@ -43,7 +43,7 @@ from ipnpm.store.objects import Store
 from ipnpm.store.runlog import RunLog
 from tests.support.kubo import KuboNode, kubo_node
 from tests.support.npm_env import NpmEnv, describe, make_project
-from tests.support.runlog import delivered, installed_specs, served_events
+from tests.support.runlog import delivered, installed_specs, last_run, served_events
 
 BIG = 24 * 1024 * 1024 + 12345  # 25 blocks of 1 MiB
 FEW_BLOCKS = 6 * 1024 * 1024  # a block in flight is read, sliced, hashed and written: ~4 MiB
@@ -126,6 +126,46 @@ def test_lockfile_entries_npm_fetches_by_url_are_read_from_npms_cache(
     }
     assert served_events(npm_env.store_dir) == []  # every tarball came from npm's own cache
     assert set(delivered(npm_env.store_dir).values()) == {"npm-cache"}
+
+
+def test_a_warm_store_is_handed_over_unhashed_and_a_corrupt_object_still_never_installs(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """A warm run links the store's objects into npm's cache without re-hashing them (npm
+    checks every byte it reads there against the lockfile's integrity). A damaged object is
+    still never installed: npm drops its cache entry and asks the proxy, whose read re-hashes,
+    quarantines the object and fetches the package anew."""
+    project = make_project(
+        tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
+    )
+    installed = npm_env.run_ipnpm(["install"], project)  # fills the store
+    assert installed.returncode == 0, describe(installed)
+    lock = json.loads((project / "package-lock.json").read_text())
+    entry = lock["packages"]["node_modules/ipnpm-fixture-c"]
+    locked = {
+        f"{k.rsplit('/', 1)[-1]}@{e['version']}"
+        for k, e in lock["packages"].items()
+        if k.startswith("node_modules/")
+    }
+    assert len(locked) >= 3  # fixture-a brings fixture-b
+    store = Store(npm_env.store_dir)
+    damaged = store.unhashed_object(entry["integrity"])
+    assert damaged is not None
+    good = damaged.path.read_bytes()
+    damaged.path.write_bytes(bytes([good[0] ^ 1]) + good[1:])  # same size, same inode
+    for gone in (project / "node_modules", npm_env.cache_dir):
+        shutil.rmtree(gone)
+
+    result = npm_env.run_ipnpm(["ci"], project)
+
+    assert result.returncode == 0, describe(result)
+    assert installed_specs(project) == locked
+    handed = [e for e in last_run(npm_env.store_dir) if e["event"] == "tarball"]
+    assert {e["spec"] for e in handed if e.get("rehashed") is False} == locked
+    quarantined = [p.name.split(".")[0] for p in (npm_env.store_dir / "quarantine").iterdir()]
+    assert quarantined == [damaged.cid]
+    assert [e["spec"] for e in served_events(npm_env.store_dir)] == ["ipnpm-fixture-c@2.0.0"]
+    assert damaged.path.read_bytes() == good  # fetched anew from the upstream, and kept
 
 
 # -- one download across runs ------------------------------------------------------------------

@@ -304,10 +304,10 @@ def registry_proxy(
     server.bound_host = host
     server.deadlines = _Deadlines()
     server.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-    # shutdown() waits for the serve loop's next poll: 50 ms, not the default 0.5 s, at the end
-    # of every run.
+    # shutdown() waits for the serve loop's next poll, at the end of every run: 10 ms, not the
+    # default 0.5 s (a wake-up costs some 20 us of CPU: 0.2 % of a core).
     thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), name="ipnpm-proxy", daemon=True
+        target=server.serve_forever, args=(0.01,), name="ipnpm-proxy", daemon=True
     )
     thread.start()
     try:

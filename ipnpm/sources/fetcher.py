@@ -83,6 +83,34 @@ class Fetcher:
             with self._lock:
                 self._inflight.pop(key, None)
 
+    def stored_for_npm(self, want: Want, purpose: str = "prefetch") -> Fetched | None:
+        """The stored tarball for ``want``, not re-hashed, for npm's own cache alone.
+
+        npm checks every byte it reads from its cache against the lockfile's integrity, and
+        on a mismatch drops the entry and asks the proxy, which serves from ``get`` (re-hashed,
+        a bad object quarantined and fetched anew). Hashing here too would only spend the CPU
+        npm needs, on every tarball of every warm run. Only for wants with an integrity:
+        bytes a CID alone vouches for are never handed over unchecked.
+        """
+        if not want.integrity:
+            return None
+        stored = self.store.unhashed_object(want.integrity)
+        if stored is None:
+            return None
+        self.log.event(
+            "tarball",
+            spec=want.spec,
+            integrity=want.integrity,
+            cid=stored.cid,
+            size=stored.size,
+            source="store",
+            verified=True,
+            rehashed=False,  # npm verifies it as it reads
+            cid_alone=False,
+            purpose=purpose,
+        )
+        return Fetched(stored, "store")
+
     def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
         integrity = want.integrity or self.store.integrity_for_spec(
             want.registry_host, want.name, want.version

@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 from ipnpm.errors import IntegrityError, StoreError
 from ipnpm.ipfs.unixfs import FileCidHasher
-from ipnpm.npm.integrity import Integrity, IntegrityHasher
+from ipnpm.npm.integrity import Integrity, IntegrityHasher, sri
 
 CHUNK = 1 << 16
 _DIRS = ("objects", "integrity", "specs", "packuments", "private", "quarantine", "tmp", "logs",
@@ -297,6 +297,29 @@ class Store:
                 if self.object_path(cid).is_file():
                     return cid
         return None
+
+    def unhashed_object(self, integrity: str) -> StoredObject | None:
+        """The object stored under ``integrity``'s sha512, *not* re-hashed.
+
+        Only for a reader that checks every byte against that same sha512 itself: npm reading
+        its own cache, which drops an entry that fails and asks the proxy, whose read
+        (``verified_object``) re-hashes and quarantines. ``None`` when sha512 is not the
+        strongest hash ``integrity`` offers (npm would check a weaker one), or no regular file
+        is stored for it.
+        """
+        parsed = Integrity.parse(integrity)
+        if parsed is None or parsed.strongest != "sha512":
+            return None
+        digest = next(d for a, d in parsed.digests if a == "sha512")
+        try:
+            cid = self._integrity_path("sha512", digest).read_text().strip()
+            path = self.object_path(cid)
+            info = path.lstat()  # never through a link someone put in the store
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        return StoredObject(cid, sri("sha512", digest), info.st_size, path)
 
     def integrity_for_spec(self, host: str | None, name: str, version: str) -> str | None:
         """The integrity of name@version as fetched from the registry at ``host`` (host:port);
