@@ -3,6 +3,7 @@ and environment, asked again otherwise, and failing exactly as a late one would 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -56,14 +57,98 @@ def test_other_environment_asks_npm_again_and_the_unused_read_is_stopped(
     assert config_ls._started == {}
 
 
+@pytest.fixture
+def wrapped_npm(tmp_path: Path, npm: str) -> str:
+    """The real npm behind a shell script: not an ``npm-cli.js``, so npm itself is asked."""
+    wrapper = tmp_path / "wrapped" / "npm"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec {npm} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 @pytest.mark.parametrize("early", [True, False])
-def test_npm_failure_is_the_same_error_early_or_late(tmp_path: Path, npm: str, early: bool) -> None:
+def test_npm_failure_is_the_same_error_early_or_late(
+    tmp_path: Path, wrapped_npm: str, early: bool
+) -> None:
     env = {**_env(tmp_path, "http://127.0.0.1:9/"), "npm_config_loglevel": "bogus"}
     with pytest.raises(NpmConfigError) as raised:
-        _read(npm, tmp_path, env, early=early)
+        _read(wrapped_npm, tmp_path, env, early=early)
     assert raised.value.message.startswith("`npm config ls` failed: ")
     assert raised.value.hint == "fix the npmrc file npm complains about, then run ipnpm again"
     assert raised.value.exit_code == ExitCode.CONFIG
+
+
+# Configurations on which npm's own loader, run by config_ls.js, must give exactly what
+# `npm config ls --json` gives: (user npmrc lines, project npmrc lines, environment).
+_CONFIGURATIONS = {
+    "defaults": ([], [], {}),
+    "scoped registries and credentials": (
+        [
+            "@acme:registry=http://127.0.0.1:9/acme/",
+            "//127.0.0.1:9/acme/:_authToken=ipnpm-secret-token",
+            "//127.0.0.1:9/:_auth=aXBucG06c2VjcmV0",
+            "email=someone@example.invalid",
+            "_password=ipnpm-secret-password",
+        ],
+        [],
+        {},
+    ),
+    "expanded variables, a scope without its @": (
+        ["registry=${IPNPM_TEST_REGISTRY}/r/", "scope=acme"],
+        [],
+        {"IPNPM_TEST_REGISTRY": "http://127.0.0.1:9"},
+    ),
+    "a proxy with a password": (["https-proxy=http://user:ipnpm-secret@127.0.0.1:9/"], [], {}),
+    "project npmrc over user npmrc, environment over both": (
+        ["fetch-retries=3", "cafile=/nonexistent/ca.pem", "strict-ssl=false"],
+        ["fetch-retries=5", "@acme:registry=http://127.0.0.1:9/project/"],
+        {"npm_config_fetch_retries": "7", "NPM_CONFIG_NOPROXY": "127.0.0.1"},
+    ),
+}
+
+
+@pytest.mark.parametrize("configuration", sorted(_CONFIGURATIONS))
+def test_npms_own_loader_lists_what_npm_config_ls_lists(
+    tmp_path: Path, npm: str, configuration: str
+) -> None:
+    user, project, extra = _CONFIGURATIONS[configuration]
+    env = {**_env(tmp_path, "http://127.0.0.1:9/"), **extra}
+    del env["npm_config_registry"]
+    (tmp_path / "home" / ".npmrc").write_text("".join(f"{line}\n" for line in user))
+    cwd = tmp_path / "project"
+    (cwd / "sub").mkdir(parents=True)
+    (cwd / "package.json").write_text('{"name": "p", "version": "1.0.0"}')
+    (cwd / ".npmrc").write_text("".join(f"{line}\n" for line in project))
+
+    loaded = config_ls._ConfigLs(npm, cwd / "sub", env)
+    assert loaded.loader is not None, "npm 11 from npm-cli.js: the loader must be used"
+    listed = config_ls._ConfigLs(npm, cwd / "sub", env, fast=False)
+
+    values = loaded.values()
+    assert values == listed.values()
+    assert "ipnpm-secret" not in json.dumps(values)
+
+
+def test_an_npm_the_loader_does_not_know_is_asked_itself(tmp_path: Path, npm: str) -> None:
+    """An npm-cli.js of another npm major: the loader declines, and npm's own answer (or
+    error) is what ipnpm reads."""
+    other = tmp_path / "npm10"
+    (other / "bin").mkdir(parents=True)
+    (other / "package.json").write_text('{"name": "npm", "version": "10.9.0"}')
+    real = Path(npm).resolve().parents[1]
+    cli = other / "bin" / "npm-cli.js"
+    cli.write_text(
+        f"#!/usr/bin/env node\nrequire({json.dumps(str(real / 'lib' / 'cli.js'))})(process)\n"
+    )
+    cli.chmod(0o755)
+    env = _env(tmp_path, "http://127.0.0.1:9/other/")
+    read = config_ls._ConfigLs(str(cli), tmp_path, env)
+    assert read.loader is not None
+    assert read.values()["registry"] == "http://127.0.0.1:9/other/"
+    with pytest.raises(NpmConfigError) as raised:
+        config_ls._ConfigLs(str(cli), tmp_path, {**env, "npm_config_loglevel": "bogus"}).values()
+    assert raised.value.message.startswith("`npm config ls` failed: ")
 
 
 @pytest.mark.parametrize("early", [True, False])

@@ -1,7 +1,14 @@
 """``npm config ls --json``, started as early as a run knows its npm, collected when needed.
 
 The command is a Node start (~0.2 s): started before ipnpm imports its proxy and clients, it
-runs while they load. ``started_config_ls`` starts it for one (npm, cwd, environment);
+runs while they load. For npm 11 installed as ``…/npm/bin/npm-cli.js`` (npm from nodejs.org,
+a distribution or a version manager) it is ``config_ls.js`` instead: npm's own configuration
+loader (``@npmcli/config`` of that npm) without the rest of npm's CLI, 60-90 ms sooner. When
+that script cannot answer (npm's loader fails, another npm), npm itself is asked, so such an
+error is npm's own; a value npm's loader takes but npm's CLI refuses (``loglevel=bogus``) is
+then refused by npm itself, as the command runs, with npm's exit code.
+
+``started_config_ls`` starts it for one (npm, cwd, environment);
 ``config_values`` collects that read when asked for exactly the same three, else runs npm
 anew, so the early start can never change what ipnpm reads. Errors surface when the values
 are collected, as if npm had only been run then.
@@ -11,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -25,12 +34,14 @@ _Key = tuple[str, str, tuple[tuple[str, str], ...]]
 class _ConfigLs:
     """One ``npm config ls --json`` child, its output collected once."""
 
-    def __init__(self, npm: str, cwd: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, npm: str, cwd: Path, env: Mapping[str, str], *, fast: bool = True) -> None:
         self._process: subprocess.Popen[str] | None = None
         self._error: OSError | None = None
+        self._again = (npm, cwd, env)
+        self.loader = _loader_argv(npm, env) if fast else None
         try:
             self._process = subprocess.Popen(
-                [npm, "config", "ls", "--json"],
+                self.loader or [npm, "config", "ls", "--json"],
                 cwd=cwd,
                 env=dict(env),
                 stdout=subprocess.PIPE,
@@ -41,6 +52,15 @@ class _ConfigLs:
             self._error = exc  # reported when collected, like every other failure
 
     def values(self) -> dict[str, object]:
+        if self.loader is None:
+            return self._values()
+        try:
+            return self._values()
+        except NpmConfigError:
+            npm, cwd, env = self._again  # npm itself, for npm's own answer or message
+            return _ConfigLs(npm, cwd, env, fast=False).values()
+
+    def _values(self) -> dict[str, object]:
         if self._process is None:
             raise _could_not_run(self._error or OSError("not started"))
         try:
@@ -67,6 +87,21 @@ class _ConfigLs:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.communicate()
+
+
+_LOADER = Path(__file__).with_name("config_ls.js")
+
+
+def _loader_argv(npm: str, env: Mapping[str, str]) -> list[str] | None:
+    """``node config_ls.js NPM_ROOT`` for an npm that is ``NPM_ROOT/bin/npm-cli.js``, run by
+    the ``node`` on PATH as its ``#!/usr/bin/env node`` line runs it; else None."""
+    script = Path(os.path.realpath(npm))
+    if script.name != "npm-cli.js" or script.parent.name != "bin" or not _LOADER.is_file():
+        return None
+    node = shutil.which("node", path=env.get("PATH", os.defpath))
+    if node is None:
+        return None
+    return [node, str(_LOADER), str(script.parent.parent)]
 
 
 def _could_not_run(exc: BaseException) -> NpmConfigError:
