@@ -11,7 +11,8 @@ import pytest
 
 from ipnpm.errors import ExitCode, NpmConfigError
 from ipnpm.npm import config_ls
-from ipnpm.npm.config import config_env, read_npm_config
+from ipnpm.npm.config import read_npm_config
+from ipnpm.npm.config_ls import config_env
 from tests.support.npm_env import clean_environ
 
 

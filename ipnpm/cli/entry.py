@@ -87,8 +87,7 @@ def npm_entry(settings: Settings, args: Sequence[str]) -> int:
 def early_config_ls(npm: str, args: Sequence[str], cwd: Path) -> Iterator[None]:
     """``npm config ls --json`` started now, for the run to collect after its imports (the
     same environment as the run computes it: a different one simply asks npm again)."""
-    from ipnpm.npm.config import config_env
-    from ipnpm.npm.config_ls import started_config_ls
+    from ipnpm.npm.config_ls import config_env, started_config_ls
     from ipnpm.npm.overrides import take_option
 
     userconfig = take_option(args, "userconfig")[1]

@@ -65,16 +65,6 @@ def read_npm_config(npm: str, cwd: Path, env: Mapping[str, str]) -> NpmConfig:
     return config_from_values(config_values(npm, cwd, env), cwd, env)
 
 
-def config_env(environ: Mapping[str, str], cwd: Path, userconfig: str | None) -> dict[str, str]:
-    """npm's environment for a run: ``environ``, with npm's ``--userconfig`` from the command
-    line (relative to ``cwd``) as ``npm_config_userconfig``."""
-    env = dict(environ)
-    if userconfig is not None:
-        env = {k: v for k, v in env.items() if k.lower() != "npm_config_userconfig"}
-        env["npm_config_userconfig"] = str((cwd / userconfig).resolve())
-    return env
-
-
 def config_from_values(
     values: Mapping[str, object], cwd: Path, env: Mapping[str, str]
 ) -> NpmConfig:

@@ -89,6 +89,16 @@ class _ConfigLs:
             self._process.communicate()
 
 
+def config_env(environ: Mapping[str, str], cwd: Path, userconfig: str | None) -> dict[str, str]:
+    """npm's environment for a run: ``environ``, with npm's ``--userconfig`` from the command
+    line (relative to ``cwd``) as ``npm_config_userconfig``."""
+    env = dict(environ)
+    if userconfig is not None:
+        env = {k: v for k, v in env.items() if k.lower() != "npm_config_userconfig"}
+        env["npm_config_userconfig"] = str((cwd / userconfig).resolve())
+    return env
+
+
 _LOADER = Path(__file__).with_name("config_ls.js")
 
 

@@ -20,7 +20,8 @@ from ipnpm.clients.kubo import KuboClient, discover
 from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import LockfileError, MissingContentError
 from ipnpm.npm.commands import LOCKFILE_COMMANDS, resolves_tree
-from ipnpm.npm.config import NpmConfig, config_env, project_root, read_npm_config
+from ipnpm.npm.config import NpmConfig, project_root, read_npm_config
+from ipnpm.npm.config_ls import config_env
 from ipnpm.npm.lockfile import LockedTarball, Lockfile, find_lockfile, read_lockfile
 from ipnpm.npm.loglevel import set_level, warn
 from ipnpm.npm.names import registry_name
