@@ -54,9 +54,26 @@ def dispatch(args: Sequence[str]) -> int:
         from ipnpm.cli.ipfs import run_ipfs
 
         return run_ipfs(own)
-    from ipnpm.cli.main import run_npm_line
+    with _reading_npm_config(own):
+        from ipnpm.cli.main import run_npm_line
 
-    return run_npm_line(own)
+        return run_npm_line(own)
+
+
+@contextlib.contextmanager
+def _reading_npm_config(own: OwnArgs) -> Iterator[None]:
+    """npm's configuration read while ipnpm's own settings resolve and its run loads, with the
+    npm they will almost always name (another one simply asks npm again)."""
+    npm_path = own.settings.get("npm") or os.environ.get("IPNPM_NPM")
+    try:
+        npm = find_npm(str(npm_path) if npm_path else None, os.environ)
+    except IpnpmError:
+        npm = None  # the run reports it, with its hint and exit code
+    if npm is None or not needs_registry(own.npm_args):
+        yield
+        return
+    with early_config_ls(npm, own.npm_args, Path.cwd()):
+        yield
 
 
 def npx_main() -> None:

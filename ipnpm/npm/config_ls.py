@@ -132,6 +132,9 @@ def started_config_ls(npm: str, cwd: Path, env: Mapping[str, str]) -> Iterator[N
     """Start ``npm config ls --json`` now for a read expected inside this block; a read
     nobody collected is killed on exit."""
     key = _key(npm, cwd, env)
+    if key in _started:  # already started, earlier, for this very read
+        yield
+        return
     read = _started[key] = _ConfigLs(npm, cwd, env)
     try:
         yield
