@@ -97,19 +97,7 @@ class Fetcher:
         stored = self.store.unhashed_object(want.integrity)
         if stored is None:
             return None
-        self.log.event(
-            "tarball",
-            spec=want.spec,
-            integrity=want.integrity,
-            cid=stored.cid,
-            size=stored.size,
-            source="store",
-            verified=True,
-            rehashed=False,  # npm verifies it as it reads
-            cid_alone=False,
-            purpose=purpose,
-        )
-        return Fetched(stored, "store")
+        return self._logged(want, Fetched(stored, "store"), purpose, hashed=False)
 
     def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
         integrity = want.integrity or self.store.integrity_for_spec(
@@ -197,6 +185,11 @@ class Fetcher:
             failures = failures or ["store: not there, and no other source is enabled (offline)"]
             reasons = "; ".join(failures)
             raise MissingContentError(f"{want.spec} is not available ({reasons})")
+        return self._logged(want, found, purpose)
+
+    def _logged(self, want: Want, found: Fetched, purpose: str, *, hashed: bool = True) -> Fetched:
+        """``found``, recorded in the run log. ``hashed``: ipnpm hashed these bytes in this run
+        (as it stored or read them); else they went to npm's cache, npm checking them."""
         self.log.event(
             "tarball",
             spec=want.spec,
@@ -205,6 +198,7 @@ class Fetcher:
             size=found.stored.size,
             source=found.source,
             verified=want.integrity is not None,
+            hashed=hashed,
             cid_alone=found.cid_alone,
             purpose=purpose,
         )

@@ -46,7 +46,7 @@ def delivered(store: Path) -> dict[str, str]:
     """spec -> how npm got it: "proxy" (served over HTTP) or "npm-cache" (handed to npm's cache
     before it asked). npm checks the integrity either way; ipnpm re-hashes what it serves, and
     what it hands over when no integrity vouches for it (the hand-off's ``tarball`` event says
-    ``rehashed: false`` otherwise)."""
+    ``hashed: false`` otherwise)."""
     found: dict[str, str] = {}
     for event in last_run(store):
         if event["event"] == "served" and event.get("verified"):
