@@ -97,9 +97,10 @@ def test_lockfile_entries_npm_fetches_by_url_are_read_from_npms_cache(
     """npm fetches an entry lacking ``resolved`` or ``integrity`` by URL through its HTTP cache,
     keyed by the proxy's URL of this run: without an index entry for that URL, npm downloaded
     such a tarball through the proxy every run, even with the store's object already linked
-    into its cache. With it, npm asks the proxy for no tarball at all. ``by_cid_alone``: the
-    store knows the object only by the CID in ipnpm-lock.json (its name@version map is for
-    another registry), so its sha512 comes from re-hashing it."""
+    into its cache. With it, npm asks the proxy for no tarball at all, and (the packuments it
+    resolves an entry without ``resolved`` through being written there too) for no packument.
+    ``by_cid_alone``: the store knows the object only by the CID in ipnpm-lock.json (its
+    name@version map is for another registry), so its sha512 comes from re-hashing it."""
     project = make_project(
         tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
     )
@@ -126,6 +127,10 @@ def test_lockfile_entries_npm_fetches_by_url_are_read_from_npms_cache(
     }
     assert served_events(npm_env.store_dir) == []  # every tarball came from npm's own cache
     assert set(delivered(npm_env.store_dir).values()) == {"npm-cache"}
+    # ... and so did every packument npm resolved an entry without `resolved` through: the
+    # proxy's answer from the lockfile, written into npm's cache for this run's URL.
+    asked = [e["name"] for e in last_run(npm_env.store_dir) if e["event"] == "packument"]
+    assert asked == []
 
 
 def test_a_warm_store_is_handed_over_unhashed_and_a_corrupt_object_still_never_installs(

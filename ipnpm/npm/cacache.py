@@ -11,6 +11,7 @@ cache (make-fetch-happen), which needs an index entry for that URL as well
 
 from __future__ import annotations
 
+import base64
 import errno
 import fcntl
 import hashlib
@@ -19,6 +20,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Sequence
 from email.utils import formatdate
 from pathlib import Path
 
@@ -64,40 +66,73 @@ def put_content(cache: Path, integrity: str, source: Path) -> bool:
         return False  # npm then asks the proxy, which serves the same verified bytes
 
 
-def put_request_entry(cache: Path, url: str, integrity: str, size: int) -> bool:
+def put_bytes(cache: Path, data: bytes) -> str | None:
+    """``data`` into npm's content cache under its sha512 (written aside, then renamed in);
+    its integrity, or None when the cache cannot be written."""
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    target = _path(cache, "sha512", hashlib.sha512(data).digest())
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.ipnpm")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        return None
+    return integrity
+
+
+def put_request_entry(
+    cache: Path,
+    url: str,
+    integrity: str,
+    size: int,
+    *,
+    content_type: str = "application/octet-stream",
+    accepts: Sequence[str | None] = (None,),
+) -> bool:
     """Record in npm's HTTP cache that a GET of ``url`` answers with the content ``integrity``
-    (put there first with :func:`put_content`), fresh for a day: npm then reads it from its
-    cache instead of asking. For URLs on this run's proxy only, which dies with the run."""
+    (put there first with :func:`put_content` or :func:`put_bytes`), fresh for a day: npm then
+    reads it from its cache instead of asking. For URLs on this run's proxy only, which dies
+    with the run.
+
+    make-fetch-happen takes an entry only for a request whose ``Accept`` negotiates as the
+    stored one does: one entry per ``accepts`` (None: a request without ``Accept``, as pacote
+    sends for tarballs).
+    """
     key = f"make-fetch-happen:request-cache:{url}"
     now = int(time.time() * 1000)
-    entry = {
-        "key": key,
-        "integrity": integrity,
-        "time": now,
-        "size": size,
-        "metadata": {
+    lines = []
+    for accept in accepts:
+        entry = {
+            "key": key,
+            "integrity": integrity,
             "time": now,
-            "url": url,
-            "reqHeaders": {},
-            "resHeaders": {
-                "content-type": "application/octet-stream",
-                "cache-control": "max-age=86400",
-                "date": formatdate(now / 1000, usegmt=True),
+            "size": size,
+            "metadata": {
+                "time": now,
+                "url": url,
+                "reqHeaders": {} if accept is None else {"accept": accept},
+                "resHeaders": {
+                    "content-type": content_type,
+                    "cache-control": "max-age=86400",
+                    "date": formatdate(now / 1000, usegmt=True),
+                },
+                "options": {"compress": True},
             },
-            "options": {"compress": True},
-        },
-    }
-    line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
-    digest = hashlib.sha1(line.encode(), usedforsecurity=False).hexdigest()
+        }
+        line = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha1(line.encode(), usedforsecurity=False).hexdigest()
+        lines.append(f"\n{digest}\t{line}")
     hashed = hashlib.sha256(key.encode()).hexdigest()
     bucket = cache / "_cacache" / "index-v5" / hashed[:2] / hashed[2:4] / hashed[4:]
     try:
         bucket.parent.mkdir(parents=True, exist_ok=True)
-        # One append of one line, as cacache itself writes: a torn line fails its hash on read
-        # and npm skips it, so no partial entry is ever taken for an answer.
+        # One append of whole lines, as cacache itself writes: a torn line fails its hash on
+        # read and npm skips it, so no partial entry is ever taken for an answer.
         fd = os.open(bucket, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, f"\n{digest}\t{line}".encode())
+            os.write(fd, "".join(lines).encode())
         finally:
             os.close(fd)
     except OSError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -65,7 +66,10 @@ def run_npm(
         wants = not_in_npm_cache(context.locked_wants(), context.config.cache)
         # Verified tarballs go straight into npm's cache, so npm requests none of them.
         handoff = _handoff(context)
-        with Prefetch(context.fetcher, wants, jobs=settings.jobs, handoff=handoff):
+        with (
+            handoff or contextlib.nullcontext(),
+            Prefetch(context.fetcher, wants, jobs=settings.jobs, handoff=handoff),
+        ):
             code = _run_through_proxy(
                 context, npx or npm, args, cwd, parsed.positionals, npx=bool(npx), handoff=handoff
             )
@@ -167,4 +171,8 @@ def _handoff(context: RunContext) -> NpmCacheHandoff | None:
     cache, lockfile = context.config.cache, context.lockfile
     if cache is None or lockfile is None:
         return None
-    return NpmCacheHandoff(cache, lockfile.tarballs, context.config.registry_for)
+    # Only where the proxy answers packuments from the lockfile: its answer is then known.
+    packuments = lockfile.by_name if context.lockfile_first else None
+    return NpmCacheHandoff(
+        cache, lockfile.tarballs, context.config.registry_for, packuments=packuments
+    )
