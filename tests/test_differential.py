@@ -195,6 +195,8 @@ ROWS = [
     # offline, after an online install by the twin's own tool (warm npm cache / ipnpm store)
     Row("ci --offline", "ci --offline", "deps", warm=("install",)),
     Row("ipnpm --offline ci", "ci --offline", "deps", warm=("install",), ipnpm_command="--offline ci"),  # noqa: E501
+    Row("ci omit-lockfile-registry-resolved, warm", "ci", "deps", before=(LOCK,), warm=("install",), npmrc=("omit-lockfile-registry-resolved=true",)),  # noqa: E501
+    Row("install with loglevel=bogus in npmrc", "install", "deps", npmrc=("loglevel=bogus",)),
 ]
 # fmt: on
 
