@@ -35,13 +35,16 @@ def _record(out: Path) -> None:
 
 def main() -> None:
     out, args = Path(sys.argv[1]), sys.argv[2:]
-    atexit.register(_record, out)
-    from ipnpm.cli.entry import dispatch
+    atexit.register(_record, out)  # for an exit from inside ipnpm (a SystemExit)
+    from ipnpm.cli.entry import dispatch, leave
 
     sys.argv = ["ipnpm", *args]
     # dispatch() returns the exit code (execs npm only for pass-through lines, which the
-    # benchmark never sends here); atexit still records the peak.
-    sys.exit(dispatch(args))
+    # benchmark never sends here); then ipnpm's own way out, which skips atexit.
+    code = dispatch(args)
+    _record(out)
+    atexit.unregister(_record)
+    leave(code)
 
 
 if __name__ == "__main__":

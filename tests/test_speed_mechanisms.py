@@ -173,6 +173,73 @@ def test_a_warm_store_is_handed_over_unhashed_and_a_corrupt_object_still_never_i
     assert damaged.path.read_bytes() == good  # fetched anew from the upstream, and kept
 
 
+def test_bytes_only_a_cid_vouched_for_are_hashed_in_the_hand_off_and_unpacked_once(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """An entry without integrity whose store object is known only by ipnpm-lock.json's CID:
+    npm would read it by URL and fail on bad bytes, so the hand-off re-hashes it (its one
+    thread, not the pool); whether the tarball is that package is read from its package.json
+    once and kept. A damaged object never installs: it is quarantined, fetched anew, and the
+    install goes on."""
+    project = make_project(
+        tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
+    )
+    cidlock = {"IPNPM_CIDLOCK": "yes"}
+    installed = npm_env.run_ipnpm(["install"], project, env=cidlock)  # fills the store
+    assert installed.returncode == 0, describe(installed)
+    shutil.rmtree(npm_env.store_dir / "specs")  # the store knows them by CID alone now
+    lock_path = project / "package-lock.json"
+    lock = json.loads(lock_path.read_text())
+    entries = {k: e for k, e in lock["packages"].items() if k.startswith("node_modules/")}
+    for entry in entries.values():
+        del entry["integrity"], entry["resolved"]
+    lock_path.write_text(json.dumps(lock, indent=2))
+    locked = {f"{k.rsplit('/', 1)[-1]}@{e['version']}" for k, e in entries.items()}
+    tarballs = json.loads((project / "ipnpm-lock.json").read_text())["tarballs"].values()
+    cids = {str(t["spec"]): str(t["cid"]) for t in tarballs}
+    store = Store(npm_env.store_dir)
+
+    def ci() -> list[dict[str, object]]:
+        for gone in (project / "node_modules", npm_env.cache_dir):
+            shutil.rmtree(gone, ignore_errors=True)
+        result = npm_env.run_ipnpm(["ci"], project, env=cidlock)
+        assert result.returncode == 0, describe(result)
+        assert installed_specs(project) == locked
+        return [e for e in last_run(npm_env.store_dir) if e["event"] == "tarball"]
+
+    first = ci()
+    assert {e["spec"] for e in first if e["hashed"] and e["cid_alone"]} == locked
+    assert all(store.is_package(cids[spec], *spec.rsplit("@", 1)) for spec in locked)
+    assert {e["spec"] for e in ci() if e["hashed"] and e["cid_alone"]} == locked
+    assert served_events(npm_env.store_dir) == []
+
+    damaged = store.object_path(cids["ipnpm-fixture-c@2.0.0"])
+    good = damaged.read_bytes()
+    damaged.write_bytes(bytes([good[0] ^ 1]) + good[1:])  # same size, same inode
+    ci()
+    quarantined = [p.name.split(".")[0] for p in (npm_env.store_dir / "quarantine").iterdir()]
+    assert quarantined == [cids["ipnpm-fixture-c@2.0.0"]]
+    assert damaged.read_bytes() == good  # fetched anew, and kept
+
+
+def test_a_kept_package_check_is_what_the_fetcher_trusts(tmp_path: Path) -> None:
+    """The record of an object's package.json is consulted instead of unpacking it again: a
+    record naming another package makes the fetcher accept the object as that one (so only
+    ipnpm, checking, may write records), and without a record the same object is refused."""
+    store = Store(tmp_path / "store").open()
+    data = secrets.token_bytes(2000)  # not a tarball at all: only a record can vouch for it
+    stored = store.ingest([data], expected=_sri(data), source="test")
+    want = Want(name="left-pad", version="1.3.0", integrity=None, cid=stored.cid)
+    with RunLog(tmp_path / "logs") as log:
+        fetcher = Fetcher(store, [], log)
+        assert fetcher.stored_for_npm(want) is None  # unpacked, and not left-pad
+        store.record_package(stored.cid, "left-pad", "1.3.0")
+        assert store.is_package(stored.cid, "left-pad", "1.3.0")
+        assert not store.is_package(stored.cid, "left-pad", "1.3.1")
+        found = fetcher.stored_for_npm(want)
+    assert found is not None and found.cid_alone and found.stored.cid == stored.cid
+
+
 # -- one download across runs ------------------------------------------------------------------
 
 

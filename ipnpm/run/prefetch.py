@@ -63,11 +63,12 @@ class Prefetch:
 
     def _link_stored(self) -> None:
         """Hand over what the store holds; queue the rest for the pool."""
-        for want in self.wants:
-            if self._stopping.is_set():
-                return
-            if not self._handed_from_store(want):
-                self._futures.append(self._pool.submit(self._one, want))
+        with self.fetcher.log.batch():
+            for want in self.wants:
+                if self._stopping.is_set():
+                    return
+                if not self._handed_from_store(want):
+                    self._futures.append(self._pool.submit(self._one, want))
 
     def _handed_from_store(self, want: Want) -> bool:
         fetched = self.fetcher.stored_for_npm(want)

@@ -8,6 +8,7 @@ jobs download each tarball once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tarfile
 import threading
@@ -84,16 +85,19 @@ class Fetcher:
                 self._inflight.pop(key, None)
 
     def stored_for_npm(self, want: Want, purpose: str = "prefetch") -> Fetched | None:
-        """The stored tarball for ``want``, not re-hashed, for npm's own cache alone.
+        """The stored tarball for ``want``, to be linked into npm's own cache before npm asks.
 
-        npm checks every byte it reads from its cache against the lockfile's integrity, and
-        on a mismatch drops the entry and asks the proxy, which serves from ``get`` (re-hashed,
-        a bad object quarantined and fetched anew). Hashing here too would only spend the CPU
-        npm needs, on every tarball of every warm run. Only for wants with an integrity:
-        bytes a CID alone vouches for are never handed over unchecked.
+        With an integrity it is not re-hashed: npm checks every byte it reads from its cache
+        against the lockfile's integrity, and on a mismatch drops the entry and asks the proxy,
+        which serves from ``get`` (re-hashed, a bad object quarantined and fetched anew).
+        Hashing here too would only spend the CPU npm needs, on every tarball of every warm
+        run. Without one, npm reads the tarball by URL and fails on bad bytes instead of
+        asking again, so those are re-hashed here, on the caller's thread (the hand-off's one
+        thread, not the pool): ``None`` sends a bad or missing one to ``get``.
         """
         if not want.integrity:
-            return None
+            found = self._from_store(want, [])
+            return self._logged(want, found, purpose) if found else None
         stored = self.store.unhashed_object(want.integrity)
         if stored is None:
             return None
@@ -121,7 +125,7 @@ class Fetcher:
             self.log.event("corrupt", spec=want.spec, cid=cid, action="quarantined")
             failures.append(f"store: the stored copy {cid} was corrupt and is quarantined")
             return None
-        if cid_alone and not _is_package(stored, want):
+        if cid_alone and not self._is_package(stored, want):
             # Stored for another package, whose CID a poisoned ipnpm-lock.json gave this one.
             failures.append(f"store: {cid} holds another package, not {want.spec}")
             self.log.event("cid-mismatch", spec=want.spec, cid=cid)
@@ -159,7 +163,7 @@ class Fetcher:
                 self.log.event("source-failed", spec=want.spec, source=source.name, error=str(exc))
                 failures.append(f"{source.name}: {exc}")
                 continue
-            if by_cid_alone and not _is_package(stored, want):
+            if by_cid_alone and not self._is_package(stored, want):
                 # Only the CID vouched for these bytes, and they are another package's.
                 failures.append(f"{source.name}: {want.cid} holds another package, not {want.spec}")
                 self.log.event("cid-mismatch", spec=want.spec, cid=want.cid)
@@ -186,6 +190,17 @@ class Fetcher:
             reasons = "; ".join(failures)
             raise MissingContentError(f"{want.spec} is not available ({reasons})")
         return self._logged(want, found, purpose)
+
+    def _is_package(self, stored: StoredObject, want: Want) -> bool:
+        """The object's own package.json names ``want``: read once per object, then known."""
+        if self.store.is_package(stored.cid, want.name, want.version):
+            return True
+        if not _is_package(stored, want):
+            return False
+        # Only an unwritable store loses the record: the next run then reads it again.
+        with contextlib.suppress(StoreError):
+            self.store.record_package(stored.cid, want.name, want.version)
+        return True
 
     def _logged(self, want: Want, found: Fetched, purpose: str, *, hashed: bool = True) -> Fetched:
         """``found``, recorded in the run log. ``hashed``: ipnpm hashed these bytes in this run

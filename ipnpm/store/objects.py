@@ -9,6 +9,8 @@ concurrent ipnpm runs can share one store)::
                                         (lockfiles without it; two registries may disagree)
     packuments/<host>/<name>.json       the last packument seen, for --offline
     private/<xy>/<cid>                  marks an object as private (never seeded, never public)
+    checked/<xy>/<cid>                  the name@version its own package.json names (read
+                                        once, for bytes only a CID vouched for)
     quarantine/                         objects that failed verification
     locks/<key>.lock                    held (flock) by the run downloading that content
 
@@ -23,6 +25,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import json
 import os
 import secrets
 import stat
@@ -37,8 +40,8 @@ from ipnpm.ipfs.unixfs import FileCidHasher
 from ipnpm.npm.integrity import Integrity, IntegrityHasher, sri
 
 CHUNK = 1 << 16
-_DIRS = ("objects", "integrity", "specs", "packuments", "private", "quarantine", "tmp", "logs",
-         "locks")  # fmt: skip
+_DIRS = ("objects", "integrity", "specs", "packuments", "private", "checked", "quarantine", "tmp",
+         "logs", "locks")  # fmt: skip
 _DIR_MODE = 0o700  # the store holds private tarballs: its owner's alone
 _FILE_MODE = 0o600
 SMALL_MAX_AGE = 60.0  # seconds after which a tmp/*.small is a killed run's leftover
@@ -154,6 +157,9 @@ class Store:
 
     def _private_path(self, cid: str) -> Path:
         return self.root / "private" / _shard(cid) / cid
+
+    def _checked_path(self, cid: str) -> Path:
+        return self.root / "checked" / _shard(cid) / cid
 
     # -- private objects ----------------------------------------------------------------------
 
@@ -320,6 +326,20 @@ class Store:
         if not stat.S_ISREG(info.st_mode):
             return None
         return StoredObject(cid, sri("sha512", digest), info.st_size, path)
+
+    def record_package(self, cid: str, name: str, version: str) -> None:
+        """Remember that the object ``cid`` is name@version by its own package.json, read just
+        now: it never changes (the CID is its bytes), so no later run unpacks it again to ask."""
+        record = {"name": name, "version": version}
+        self._write_small(self._checked_path(cid), json.dumps(record).encode())
+
+    def is_package(self, cid: str, name: str, version: str) -> bool:
+        """Whether a run found (``record_package``) that the object ``cid`` is name@version."""
+        try:
+            record = json.loads(self._checked_path(cid).read_bytes())
+        except (OSError, ValueError):
+            return False
+        return isinstance(record, dict) and record == {"name": name, "version": version}
 
     def integrity_for_spec(self, host: str | None, name: str, version: str) -> str | None:
         """The integrity of name@version as fetched from the registry at ``host`` (host:port);

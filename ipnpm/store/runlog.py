@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -37,6 +38,7 @@ class RunLog:
         # 0600 like the rest of the store: the log names private packages.
         descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file: TextIO | None = os.fdopen(descriptor, "a", encoding="utf-8")
+        self._batches = 0  # open ``batch()`` blocks: events written then are flushed at its end
         self._prune(directory)
 
     def _prune(self, directory: Path) -> None:
@@ -65,12 +67,35 @@ class RunLog:
                 self.packuments[str(fields["source"])] += 1
             elif kind == "missing" and fields["spec"] not in self.obtained:
                 self.missing[str(fields["spec"])] = list(fields.get("failures", []))
-            if self._file is not None:
-                try:
-                    self._file.write(json.dumps(record, sort_keys=True) + "\n")
-                    self._file.flush()
-                except OSError:
-                    self._file = None  # a full disk must not stop the run; the counters go on
+            self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(json.dumps(record, sort_keys=True) + "\n")
+            if not self._batches:
+                self._file.flush()  # a reader of a live run (serve mode) sees it now
+        except OSError:
+            self._file = None  # a full disk must not stop the run; the counters go on
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Events of this block (from any thread) are flushed once, at its end: the hand-off of
+        a warm store logs two per tarball, and a flush each was two system calls per tarball
+        on the one thread that feeds npm's cache."""
+        with self._lock:
+            self._batches += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._batches -= 1
+                if self._file is not None and not self._batches:
+                    try:
+                        self._file.flush()
+                    except OSError:
+                        self._file = None
 
     def totals(self) -> dict[str, Any]:
         """What the run obtained, each package counted once, by the source that delivered it."""
