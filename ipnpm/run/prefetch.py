@@ -62,9 +62,12 @@ class Prefetch:
         return self
 
     def _link_stored(self) -> None:
-        """Hand over what the store holds; queue the rest for the pool."""
+        """Hand over what the store holds; queue the rest for the pool. Entries with an
+        integrity first: they are linked unhashed, a few system calls each, while those
+        without one are re-hashed (``Fetcher.stored_for_npm``) and can wait their turn."""
+        ordered = sorted(self.wants, key=lambda want: want.integrity is None)  # stable
         with self.fetcher.log.batch():
-            for want in self.wants:
+            for want in ordered:
                 if self._stopping.is_set():
                     return
                 if not self._handed_from_store(want):
