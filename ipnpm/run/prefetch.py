@@ -62,12 +62,22 @@ class Prefetch:
         return self
 
     def _link_stored(self) -> None:
-        """Hand over what the store holds; queue the rest for the pool. Entries with an
-        integrity first: they are linked unhashed, a few system calls each, while those
-        without one are re-hashed (``Fetcher.stored_for_npm``) and can wait their turn."""
-        ordered = sorted(self.wants, key=lambda want: want.integrity is None)  # stable
+        """Hand over what the store holds; queue the rest for the pool at once.
+
+        What has an integrity is linked unhashed, a few system calls each. What has none but
+        is stored is re-hashed, so it waits until the quick links are made; which those are is
+        decided now, before the pool or npm stores anything: an object this run fetches is
+        never taken for one the store had (the run log's source stays the upstream)."""
+        stored_later = []
         with self.fetcher.log.batch():
-            for want in ordered:
+            for want in self.wants:
+                if self._stopping.is_set():
+                    return
+                if want.integrity is None and self.fetcher.in_store(want):
+                    stored_later.append(want)
+                elif want.integrity is None or not self._handed_from_store(want):
+                    self._futures.append(self._pool.submit(self._one, want))
+            for want in stored_later:
                 if self._stopping.is_set():
                     return
                 if not self._handed_from_store(want):

@@ -103,6 +103,15 @@ class Fetcher:
             return None
         return self._logged(want, Fetched(stored, "store"), purpose, hashed=False)
 
+    def in_store(self, want: Want) -> bool:
+        """Whether the store holds an object for ``want`` now: a look, nothing re-hashed."""
+        integrity = want.integrity or self.store.integrity_for_spec(
+            want.registry_host, want.name, want.version
+        )
+        if integrity:
+            return self.store.cid_for(integrity) is not None
+        return want.cid is not None and self.store.object_path(want.cid).is_file()
+
     def _from_store(self, want: Want, failures: list[str]) -> Fetched | None:
         integrity = want.integrity or self.store.integrity_for_spec(
             want.registry_host, want.name, want.version
