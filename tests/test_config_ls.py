@@ -131,6 +131,38 @@ def test_npms_own_loader_lists_what_npm_config_ls_lists(
     assert "ipnpm-secret" not in json.dumps(values)
 
 
+def test_the_loader_starts_without_node_s_extra_ca_bundle_yet_npm_s_config_expands_it(
+    tmp_path: Path, npm: str
+) -> None:
+    """Node loads NODE_EXTRA_CA_CERTS as it starts (most of a configuration read, for a system
+    bundle); the loader opens no connection, so it starts without it, and an npmrc that
+    expands ``${NODE_EXTRA_CA_CERTS}`` still reads as npm reads it."""
+    real_node = shutil.which("node")
+    assert real_node is not None
+    seen = tmp_path / "node-starts.log"
+    wrapper = tmp_path / "bin" / "node"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f'#!/bin/sh\necho "${{NODE_EXTRA_CA_CERTS-unset}} $*" >> {seen}\nexec {real_node} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    bundle = tmp_path / "machine-ca.pem"  # need not exist: Node only warns
+    env = {
+        **_env(tmp_path, "http://127.0.0.1:9/"),
+        "PATH": f"{wrapper.parent}:{clean_environ()['PATH']}",
+        "NODE_EXTRA_CA_CERTS": str(bundle),
+    }
+    (tmp_path / "home" / ".npmrc").write_text("cafile=${NODE_EXTRA_CA_CERTS}\n")
+
+    loaded = config_ls._ConfigLs(npm, tmp_path, env)
+    assert loaded.loader is not None and loaded.loader[0] == str(wrapper)
+    values = loaded.values()
+    assert values == config_ls._ConfigLs(npm, tmp_path, env, fast=False).values()
+    assert values["cafile"] == str(bundle)
+    starts = seen.read_text().splitlines()
+    assert [line.split()[0] for line in starts if "config_ls.js" in line] == ["unset"]
+
+
 def test_an_npm_the_loader_does_not_know_is_asked_itself(tmp_path: Path, npm: str) -> None:
     """An npm-cli.js of another npm major: the loader declines, and npm's own answer (or
     error) is what ipnpm reads."""

@@ -2,7 +2,11 @@
 // (@npmcli/config, from the npm being run) without starting the rest of npm's CLI: a third
 // of npm's start-up, on the critical path of every run through the proxy.
 //
-//   node config_ls.js NPM_ROOT        (NPM_ROOT: the npm package directory)
+//   node config_ls.js NPM_ROOT [EXTRA_CA]   (NPM_ROOT: the npm package directory)
+//
+// EXTRA_CA: the caller's NODE_EXTRA_CA_CERTS, which it leaves out of this process's start (Node
+// would load that bundle before running a line of this, and nothing here opens a connection);
+// it is put back into the environment that npm's loader reads.
 //
 // Exit 3: not an npm this script knows; exit 1: npm's loader failed. Either way ipnpm runs
 // `npm config ls --json` itself, for npm's own answer or message.
@@ -10,6 +14,9 @@
 const path = require('node:path')
 
 const root = process.argv[2]
+if (process.argv.length > 3) {
+  process.env.NODE_EXTRA_CA_CERTS = process.argv[3]
+}
 const fromNpm = (name) => require(path.join(root, 'node_modules', name))
 
 let npmVersion

@@ -39,11 +39,14 @@ class _ConfigLs:
         self._error: OSError | None = None
         self._again = (npm, cwd, env)
         self.loader = _loader_argv(npm, env) if fast else None
+        argv, child_env = self.loader or [npm, "config", "ls", "--json"], dict(env)
+        if self.loader is not None and _EXTRA_CA in child_env:
+            argv = [*argv, child_env.pop(_EXTRA_CA)]
         try:
             self._process = subprocess.Popen(
-                self.loader or [npm, "config", "ls", "--json"],
+                argv,
                 cwd=cwd,
-                env=dict(env),
+                env=child_env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -100,6 +103,11 @@ def config_env(environ: Mapping[str, str], cwd: Path, userconfig: str | None) ->
 
 
 _LOADER = Path(__file__).with_name("config_ls.js")
+# Node reads and parses this CA bundle as it starts, before any script runs: 70 ms of a 165 ms
+# read here for the system bundle (/etc/ssl/certs), and the read opens no connection. The
+# loader starts without it and gets its value as an argument, which it puts back into its own
+# environment before npm's loader expands ``${NODE_EXTRA_CA_CERTS}`` in an npmrc.
+_EXTRA_CA = "NODE_EXTRA_CA_CERTS"
 
 
 def _loader_argv(npm: str, env: Mapping[str, str]) -> list[str] | None:

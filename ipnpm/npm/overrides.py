@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ipnpm.npm.argv import option_name
-from ipnpm.npm.config import NpmConfig
+
+if TYPE_CHECKING:  # the early configuration read needs take_option, not npm's whole config
+    from ipnpm.npm.config import NpmConfig
 
 
 def _is_registry_flag(key: str) -> bool:
