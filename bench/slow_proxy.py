@@ -80,6 +80,10 @@ class _Bucket:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # keep-alive clients must not hold shutdown up
+    # socketserver's default backlog is 5: a client that opens more connections at once (ipnpm's
+    # 32 prefetch workers) lost SYNs to the full accept queue and waited out the kernel's 1 s
+    # retransmission (TcpExtListenDrops counted them), a stall no registry on the internet adds.
+    request_queue_size = 1024
 
     def __init__(self, upstream: str, link: Link) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
