@@ -54,9 +54,12 @@ def passthrough(world: World, scratch: Path, pairs: int) -> dict[str, Any]:
         ["npm", "run", "noop"], [*ipnpm_argv, "run", "noop"], project, env, pairs
     )
     true = shutil.which("true") or "/bin/true"
-    true_s, ipnpm_true_s = _pairs(
-        [true, "run", "noop"], [*ipnpm_argv, "--npm", true, "run", "noop"], project, env, pairs
-    )
+    with_true = [*ipnpm_argv, "--ipnpm-npm", true, "run", "noop"]
+    # An option ipnpm does not take goes to npm, which would then run the script itself and be
+    # timed instead of `true` (the c0c1687 and d15f915 runs passed `--npm`): `true` prints nothing.
+    if run_timed(with_true, project, ipnpm_env(env)).stdout.strip():
+        raise BenchError(f"{' '.join(with_true)} ran npm, not {true}")
+    true_s, ipnpm_true_s = _pairs([true, "run", "noop"], with_true, project, env, pairs)
     return {
         "npm_seconds": npm_s,
         "ipnpm_seconds": ipnpm_s,

@@ -153,8 +153,8 @@ def _passthrough(results: Results) -> list[str]:
         f"{len(npm_s)} pairs, alternating: npm {sorted(npm_s)[len(npm_s) // 2] * 1000:.0f} ms, "
         f"ipnpm {sorted(ipnpm_s)[len(ipnpm_s) // 2] * 1000:.0f} ms (medians); median of the "
         f"paired differences {found['median_difference_ms']:.0f} ms. With `true` standing in "
-        f"for npm (`ipnpm --npm true run noop` vs `true run noop`, node's noise out): ipnpm's "
-        f"own start-up and exec cost {found['ipnpm_alone_ms']:.0f} ms (median of pairs).",
+        f"for npm (`ipnpm --ipnpm-npm true run noop` vs `true run noop`, node's noise out): "
+        f"ipnpm's own start-up and exec cost {found['ipnpm_alone_ms']:.0f} ms (median of pairs).",
         "",
     ]
 
