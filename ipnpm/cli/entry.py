@@ -93,7 +93,7 @@ def _reading_npm_config(own: OwnArgs) -> Iterator[None]:
     if npm is None or not needs_registry(own.npm_args):
         yield
         return
-    with early_config_ls(npm, own.npm_args, Path.cwd()):
+    with early_config_ls(npm, own.npm_args, Path.cwd(), may_become_npm=True):
         yield
 
 
@@ -114,7 +114,7 @@ def npm_entry(settings: Settings, args: Sequence[str]) -> int:
     if not needs_registry(args):
         exec_npm(npm, args)
     cwd = Path.cwd()
-    with early_config_ls(npm, args, cwd):
+    with early_config_ls(npm, args, cwd, may_become_npm=True):
         # Imported here so that pass-through commands never load the HTTP and hashing stacks.
         from ipnpm.run.through_proxy import run_npm
 
@@ -122,13 +122,16 @@ def npm_entry(settings: Settings, args: Sequence[str]) -> int:
 
 
 @contextlib.contextmanager
-def early_config_ls(npm: str, args: Sequence[str], cwd: Path) -> Iterator[None]:
+def early_config_ls(
+    npm: str, args: Sequence[str], cwd: Path, *, may_become_npm: bool = False
+) -> Iterator[None]:
     """``npm config ls --json`` started now, for the run to collect after its imports (the
-    same environment as the run computes it: a different one simply asks npm again)."""
+    same environment as the run computes it: a different one simply asks npm again).
+    ``may_become_npm``: its Node then waits to become this run's npm (npm/waiting.py)."""
     from ipnpm.npm.config_ls import config_env, started_config_ls
     from ipnpm.npm.overrides import take_option
 
     userconfig = take_option(args, "userconfig")[1]
     env = config_env(os.environ, cwd, userconfig[-1] if userconfig else None)
-    with started_config_ls(npm, cwd, env):
+    with started_config_ls(npm, cwd, env, may_become_npm=may_become_npm):
         yield

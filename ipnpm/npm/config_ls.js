@@ -2,21 +2,28 @@
 // (@npmcli/config, from the npm being run) without starting the rest of npm's CLI: a third
 // of npm's start-up, on the critical path of every run through the proxy.
 //
-//   node config_ls.js NPM_ROOT [EXTRA_CA]   (NPM_ROOT: the npm package directory)
+//   node config_ls.js NPM_ROOT [--ca EXTRA_CA | --wait OUT_FD IN_FD]   (NPM_ROOT: npm's package)
 //
-// EXTRA_CA: the caller's NODE_EXTRA_CA_CERTS, which it leaves out of this process's start (Node
+// --ca: the caller's NODE_EXTRA_CA_CERTS, which it leaves out of this process's start (Node
 // would load that bundle before running a line of this, and nothing here opens a connection);
 // it is put back into the environment that npm's loader reads.
+//
+// --wait (ipnpm/npm/waiting.py): the listing goes to OUT_FD, which is then closed; then this
+// process reads {argv, env} from IN_FD up to its end and becomes that npm: process.argv and
+// process.env replaced (the loader's own exports to the environment go with them), npm's
+// lib/cli.js run. Nothing to read: exit 0.
 //
 // Exit 3: not an npm this script knows; exit 1: npm's loader failed. Either way ipnpm runs
 // `npm config ls --json` itself, for npm's own answer or message.
 'use strict'
+const fs = require('node:fs')
 const path = require('node:path')
 
-const root = process.argv[2]
-if (process.argv.length > 3) {
-  process.env.NODE_EXTRA_CA_CERTS = process.argv[3]
+const [root, mode, ...modeArgs] = process.argv.slice(2)
+if (mode === '--ca') {
+  process.env.NODE_EXTRA_CA_CERTS = modeArgs[0]
 }
+const [outFd, inFd] = mode === '--wait' ? modeArgs.map(Number) : [-1, -1]
 const fromNpm = (name) => require(path.join(root, 'node_modules', name))
 
 let npmVersion
@@ -59,5 +66,44 @@ config.load().then(() => {
       listed[key] = value
     }
   }
-  process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`)
+  const listing = `${JSON.stringify(listed, null, 2)}\n`
+  if (inFd < 0) {
+    process.stdout.write(listing)
+    return
+  }
+  writeAll(outFd, listing)
+  fs.closeSync(outFd)
+  becomeNpm(JSON.parse(readAll(inFd) || 'null'))
 }, () => process.exit(1))
+
+function writeAll (fd, text) {
+  const bytes = Buffer.from(text)
+  for (let done = 0; done < bytes.length;) {
+    done += fs.writeSync(fd, bytes, done)
+  }
+}
+
+function readAll (fd) {
+  const chunks = []
+  const chunk = Buffer.alloc(1 << 16)
+  for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) {
+    chunks.push(Buffer.from(chunk.subarray(0, n)))
+  }
+  fs.closeSync(fd) // npm's scripts must not inherit it
+  return Buffer.concat(chunks).toString()
+}
+
+function becomeNpm (message) {
+  if (message === null) {
+    process.exit(0) // not needed: ipnpm starts no npm, or a fresh one
+  }
+  for (const key of Object.keys(process.env)) {
+    if (!(key in message.env)) {
+      delete process.env[key]
+    }
+  }
+  Object.assign(process.env, message.env)
+  // As `#!/usr/bin/env node` starts npm: node's path, then the script's as it was run.
+  process.argv = [process.execPath, path.resolve(message.argv[0]), ...message.argv.slice(1)]
+  require(path.join(root, 'lib', 'cli.js'))(process)
+}

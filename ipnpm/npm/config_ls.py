@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import cast
 
 from ipnpm.errors import NpmConfigError
+from ipnpm.npm.waiting import WaitingNpm
 
 TIMEOUT = 60.0
 _Key = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -34,15 +35,28 @@ _Key = tuple[str, str, tuple[tuple[str, str], ...]]
 class _ConfigLs:
     """One ``npm config ls --json`` child, its output collected once."""
 
-    def __init__(self, npm: str, cwd: Path, env: Mapping[str, str], *, fast: bool = True) -> None:
+    def __init__(
+        self,
+        npm: str,
+        cwd: Path,
+        env: Mapping[str, str],
+        *,
+        fast: bool = True,
+        may_become_npm: bool = False,
+    ) -> None:
         self._process: subprocess.Popen[str] | None = None
+        self.waiting: WaitingNpm | None = None
         self._error: OSError | None = None
         self._again = (npm, cwd, env)
         self.loader = _loader_argv(npm, env) if fast else None
         argv, child_env = self.loader or [npm, "config", "ls", "--json"], dict(env)
-        if self.loader is not None and _EXTRA_CA in child_env:
-            argv = [*argv, child_env.pop(_EXTRA_CA)]
+        if self.loader is not None and _EXTRA_CA in child_env and not may_become_npm:
+            argv = [*argv, "--ca", child_env.pop(_EXTRA_CA)]
         try:
+            if may_become_npm and self.loader is not None:
+                # It keeps the bundle: it may become npm, whose TLS needs it.
+                self.waiting = WaitingNpm(self.loader, npm, cwd, env)
+                return
             self._process = subprocess.Popen(
                 argv,
                 cwd=cwd,
@@ -63,15 +77,24 @@ class _ConfigLs:
             npm, cwd, env = self._again  # npm itself, for npm's own answer or message
             return _ConfigLs(npm, cwd, env, fast=False).values()
 
-    def _values(self) -> dict[str, object]:
-        if self._process is None:
-            raise _could_not_run(self._error or OSError("not started"))
+    def _collect(self) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of the read; a Node waiting to become npm counts as 0,
+        and its stderr is npm's, the terminal's."""
         try:
+            if self.waiting is not None:
+                code, stdout = self.waiting.configuration(TIMEOUT)
+                return (0 if code is None else code), stdout, ""
+            if self._process is None:
+                raise _could_not_run(self._error or OSError("not started"))
             stdout, stderr = self._process.communicate(timeout=TIMEOUT)
+            return self._process.returncode, stdout, stderr
         except subprocess.TimeoutExpired as exc:
             self.stop()
             raise _could_not_run(exc) from exc
-        if self._process.returncode != 0:
+
+    def _values(self) -> dict[str, object]:
+        returncode, stdout, stderr = self._collect()
+        if returncode != 0:
             detail = stderr.strip().splitlines()[-1:] or ["no output"]
             raise NpmConfigError(
                 f"`npm config ls` failed: {detail[0]}",
@@ -86,7 +109,10 @@ class _ConfigLs:
             ) from exc
 
     def stop(self) -> None:
-        """Kill and reap the child if it still runs (a read that was never collected)."""
+        """Kill and reap the child if it still runs (a read that was never collected), and
+        send away a Node that waits to become npm and did not."""
+        if self.waiting is not None:
+            self.waiting.dismiss()
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.communicate()
@@ -133,27 +159,42 @@ def _key(npm: str, cwd: Path, env: Mapping[str, str]) -> _Key:
 
 
 _started: dict[_Key, _ConfigLs] = {}
+_waiting: dict[_Key, WaitingNpm] = {}  # collected reads whose Node waits to become npm
 
 
 @contextlib.contextmanager
-def started_config_ls(npm: str, cwd: Path, env: Mapping[str, str]) -> Iterator[None]:
+def started_config_ls(
+    npm: str, cwd: Path, env: Mapping[str, str], *, may_become_npm: bool = False
+) -> Iterator[None]:
     """Start ``npm config ls --json`` now for a read expected inside this block; a read
-    nobody collected is killed on exit."""
+    nobody collected is killed on exit. ``may_become_npm``: its Node, once read, waits to
+    become the npm this block runs (``waiting_npm``), and is sent away on exit if it did not."""
     key = _key(npm, cwd, env)
-    if key in _started:  # already started, earlier, for this very read
+    if key in _started or key in _waiting:  # already started, earlier, for this very read
         yield
         return
-    read = _started[key] = _ConfigLs(npm, cwd, env)
+    read = _started[key] = _ConfigLs(npm, cwd, env, may_become_npm=may_become_npm)
     try:
         yield
     finally:
         if _started.get(key) is read:
             del _started[key]
+        _waiting.pop(key, None)
         read.stop()
 
 
 def config_values(npm: str, cwd: Path, env: Mapping[str, str]) -> dict[str, object]:
     """npm's effective configuration in ``cwd`` under ``env``, as ``npm config ls --json``
     prints it: the read started for exactly these, else a new one."""
-    read = _started.pop(_key(npm, cwd, env), None) or _ConfigLs(npm, cwd, env)
-    return read.values()
+    key = _key(npm, cwd, env)
+    read = _started.pop(key, None) or _ConfigLs(npm, cwd, env)
+    values = read.values()
+    if read.waiting is not None and read.waiting.process.returncode is None:
+        _waiting[key] = read.waiting
+    return values
+
+
+def waiting_npm(npm: str, cwd: Path, env: Mapping[str, str]) -> WaitingNpm | None:
+    """The Node of the configuration read of (npm, cwd, env), waiting to become that npm, if
+    there is one; taken once."""
+    return _waiting.pop(_key(npm, cwd, env), None)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn
@@ -22,8 +21,10 @@ from ipnpm.errors import NpmNotFoundError
 if TYPE_CHECKING:
     import subprocess
 
-# subprocess, threading and ctypes are imported where a child is started: the pass-through
-# path only execs npm (exec_npm), and must not pay for them.
+    from ipnpm.npm.waiting import WaitingNpm
+
+# subprocess, threading and ctypes (npm/waiting.py) are imported where a child is started:
+# the pass-through path only execs npm (exec_npm), and must not pay for them.
 
 GRACE = 5.0  # seconds npm gets to stop by itself after Ctrl-C, and again after SIGTERM
 
@@ -69,38 +70,24 @@ def _descendants(root: int) -> list[int]:
     return found[::-1]
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, a child that is killed when ipnpm dies, even by SIGKILL: nothing ipnpm started
-    may outlive it (its proxy is gone). SIGKILL, because npm defers SIGTERM until its current
-    install step ends, and meanwhile retries the dead proxy for a minute."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def preexec() -> None:
-        # Runs between fork and exec: only a C call, no Python locks touched.
-        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-
-    return preexec
-
-
-def run_child(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None) -> int:
-    """Run ``argv`` with inherited stdio and the policy above; return the exit code to use."""
+def run_child(
+    argv: Sequence[str], env: Mapping[str, str], cwd: Path, *, waiting: WaitingNpm | None = None
+) -> int:
+    """Run ``argv`` with inherited stdio and the policy above; return the exit code to use.
+    ``waiting``: a Node that becomes this npm if it can (npm/waiting.py), else a fresh start."""
     import subprocess
     import threading
 
-    process = subprocess.Popen(
-        list(argv),
-        env=dict(env),
-        cwd=cwd,
-        preexec_fn=_die_with_parent(),  # noqa: PLW1509
-    )
+    from ipnpm.npm.waiting import die_with_parent
+
+    process = waiting.become(argv, env, cwd) if waiting is not None else None
+    if process is None:
+        process = subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            preexec_fn=die_with_parent(),  # noqa: PLW1509
+        )
     interrupted = threading.Event()
 
     def on_interrupt(_signum: int, _frame: FrameType | None) -> None:

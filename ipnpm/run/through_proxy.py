@@ -12,6 +12,7 @@ from pathlib import Path
 from ipnpm.errors import StoreError
 from ipnpm.npm.argv import parse
 from ipnpm.npm.commands import LOCK_WRITERS, LOCKFILE_COMMANDS
+from ipnpm.npm.config_ls import waiting_npm
 from ipnpm.npm.invocation import (
     child_env,
     npm_argv,
@@ -23,6 +24,7 @@ from ipnpm.npm.invocation import (
 )
 from ipnpm.npm.loglevel import say
 from ipnpm.npm.overrides import registry_overrides, take_option
+from ipnpm.npm.waiting import WaitingNpm
 from ipnpm.proxy.server import registry_proxy
 from ipnpm.run.assemble import open_run
 from ipnpm.run.child import run_child
@@ -71,7 +73,15 @@ def run_npm(
             Prefetch(context.fetcher, wants, jobs=settings.jobs, handoff=handoff),
         ):
             code = _run_through_proxy(
-                context, npx or npm, args, cwd, parsed.positionals, npx=bool(npx), handoff=handoff
+                context,
+                npx or npm,
+                args,
+                cwd,
+                parsed.positionals,
+                npx=bool(npx),
+                handoff=handoff,
+                # The configuration read's Node, to become this npm if it can: a start fewer.
+                waiting=waiting_npm(npm, cwd, context.env),
             )
         writes_lock = command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS
         if code == 0 and writes_lock and wants_cidlock(settings.cidlock, context):
@@ -107,6 +117,7 @@ def _run_through_proxy(
     *,
     npx: bool,
     handoff: NpmCacheHandoff | None,
+    waiting: WaitingNpm | None,
 ) -> int:
     config, lockfile, env = context.config, context.lockfile, context.env
     with registry_proxy(context) as proxy_url:
@@ -141,7 +152,7 @@ def _run_through_proxy(
         )
         with run_userconfig(npmrc) as userconfig:
             logger.debug("running: %s (userconfig %s)", redacted(argv), userconfig)
-            return run_child(argv, child_env(env, str(userconfig)), cwd=str(cwd))
+            return run_child(argv, child_env(env, str(userconfig)), cwd, waiting=waiting)
 
 
 def _manifest_specs(project: Path) -> list[str]:
