@@ -146,3 +146,25 @@ def test_a_run_starts_node_once(npm_env: NpmEnv, tmp_path: Path) -> None:
     assert (project / "node_modules" / "ipnpm-fixture-a" / "package.json").is_file()
     lines = starts.read_text().splitlines()
     assert len(lines) == 1 and "config_ls.js" in lines[0] and "--wait" in lines[0], lines
+
+
+def test_an_npm_laid_out_otherwise_is_asked_itself_without_noise(
+    tmp_path: Path, npm: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A waiting loader's stderr is the user's: an npm 11 whose configuration code is not
+    where the loader looks makes it step aside silently, and npm's own answer is read."""
+    other = tmp_path / "npm11"
+    (other / "bin").mkdir(parents=True)
+    (other / "package.json").write_text('{"name": "npm", "version": "11.0.0"}')
+    cli = other / "bin" / "npm-cli.js"
+    real = Path(npm).resolve().parents[1]
+    cli.write_text(
+        f"#!/usr/bin/env node\nrequire({json.dumps(str(real / 'lib' / 'cli.js'))})(process)\n"
+    )
+    cli.chmod(0o755)
+    project, env = _project(tmp_path)
+    read = config_ls._ConfigLs(str(cli), project, env, may_become_npm=True)
+    assert read.waiting is not None
+    assert read.values()["registry"] == env["npm_config_registry"]  # npm's own `config ls`
+    assert read.waiting.process.returncode == 3
+    assert capfd.readouterr().err == ""

@@ -36,15 +36,21 @@ if (!/^11\./.test(npmVersion)) {
   process.exit(3) // checked against npm 11's `config ls`; other majors lay things out otherwise
 }
 
-const Config = fromNpm('@npmcli/config')
-const { definitions, flatten, nerfDarts, shorthands } = fromNpm('@npmcli/config/lib/definitions')
-const { redact } = fromNpm('@npmcli/redact')
-
 // The command line npm would have seen: `json` is true in the listing, as in npm's own.
 const argv = [process.execPath, path.join(root, 'bin', 'npm-cli.js'), 'config', 'ls', '--json']
-const config = new Config({
-  npmPath: root, definitions, flatten, nerfDarts, shorthands, argv, excludeNpmCwd: false, warn: false,
-})
+let config, redact
+try {
+  const Config = fromNpm('@npmcli/config')
+  const { definitions, flatten, nerfDarts, shorthands } = fromNpm('@npmcli/config/lib/definitions')
+  redact = fromNpm('@npmcli/redact').redact
+  config = new Config({
+    npmPath: root, definitions, flatten, nerfDarts, shorthands, argv, excludeNpmCwd: false, warn: false,
+  })
+} catch {
+  // An npm 11 laid out otherwise: npm itself is asked. Silently: under --wait, stderr is the
+  // user's terminal, and the message that counts is npm's.
+  process.exit(3)
+}
 
 // npm's `config ls` leaves out the keys it protects and any value its redaction would change.
 const PROTECTED = ['auth', 'authToken', 'certfile', 'email', 'keyfile', 'password', 'username']
