@@ -8,6 +8,9 @@ that script cannot answer (npm's loader fails, another npm), npm itself is asked
 error is npm's own; a value npm's loader takes but npm's CLI refuses (``loglevel=bogus``) is
 then refused by npm itself, as the command runs, with npm's exit code.
 
+Started for a run of npm itself (``may_become_npm``), that script's Node keeps waiting once it
+has answered, and becomes the run's npm if it can (``waiting_npm``; ``npm/waiting.py``).
+
 ``started_config_ls`` starts it for one (npm, cwd, environment);
 ``config_values`` collects that read when asked for exactly the same three, else runs npm
 anew, so the early start can never change what ipnpm reads. Errors surface when the values
