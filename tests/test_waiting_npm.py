@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import certifi
 import pytest
 
 from ipnpm.npm import config_ls
@@ -130,22 +131,68 @@ def test_a_waiting_node_that_cannot_be_that_npm_is_sent_away(tmp_path: Path, npm
     assert unused.process.returncode == 0
 
 
-def test_a_run_starts_node_once(npm_env: NpmEnv, tmp_path: Path) -> None:
-    """``ipnpm install``: the configuration read and npm are one Node process (two before)."""
+def _recording_node(tmp_path: Path) -> tuple[Path, Path]:
+    """A ``node`` first on PATH that logs each start's extra CA bundle and arguments."""
     real_node = shutil.which("node")
     assert real_node is not None
     starts = tmp_path / "node-starts.log"
     wrapper = tmp_path / "bin" / "node"
     wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$*" >> {starts}\nexec {real_node} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\necho "${{NODE_EXTRA_CA_CERTS-unset}} $*" >> {starts}\nexec {real_node} "$@"\n'
+    )
     wrapper.chmod(0o755)
-    env = npm_env.env(PATH=f"{wrapper.parent}:{clean_environ()['PATH']}")
+    return wrapper.parent, starts
+
+
+def test_a_run_starts_node_once(npm_env: NpmEnv, tmp_path: Path) -> None:
+    """``ipnpm install``: the configuration read and npm are one Node process (two before)."""
+    bin_dir, starts = _recording_node(tmp_path)
+    env = npm_env.env(PATH=f"{bin_dir}:{clean_environ()['PATH']}")
+    env.pop("NODE_EXTRA_CA_CERTS", None)
     project = make_project(tmp_path / "p", {"ipnpm-fixture-a": "1.0.0"})
     done = npm_env.run_ipnpm(["install", "--no-audit", "--no-fund"], project, env=env)
     assert done.returncode == 0, done.stderr
     assert (project / "node_modules" / "ipnpm-fixture-a" / "package.json").is_file()
     lines = starts.read_text().splitlines()
     assert len(lines) == 1 and "config_ls.js" in lines[0] and "--wait" in lines[0], lines
+
+
+@pytest.mark.parametrize("ca_in_force", [True, False])
+def test_the_extra_ca_bundle_is_skipped_only_where_npm_ignores_it(
+    npm_env: NpmEnv, tmp_path: Path, ca_in_force: bool
+) -> None:
+    """With NODE_EXTRA_CA_CERTS set, an install's waiting Node starts without that bundle. It
+    becomes npm only where ``cafile`` is in force (Node then ignores the bundle in npm's own
+    connections); without one, npm starts afresh with the bundle, as without ipnpm. npm's
+    scripts see the variable either way."""
+    bin_dir, starts = _recording_node(tmp_path)
+    bundle = certifi.where()
+    empty_global = tmp_path / "global-npmrc"
+    empty_global.write_text("")
+    env = npm_env.env(
+        PATH=f"{bin_dir}:{clean_environ()['PATH']}",
+        NODE_EXTRA_CA_CERTS=bundle,
+        npm_config_globalconfig=str(empty_global),  # no machine-wide cafile
+        **({"npm_config_cafile": bundle} if ca_in_force else {}),
+    )
+    seen = tmp_path / "script-env.json"
+    script = f"node -e \"require('fs').writeFileSync('{seen}', JSON.stringify(process.env))\""
+    project = make_project(tmp_path / "p", {"ipnpm-fixture-a": "1.0.0"})
+    manifest = json.loads((project / "package.json").read_text())
+    manifest["scripts"] = {"postinstall": script}
+    (project / "package.json").write_text(json.dumps(manifest))
+    done = npm_env.run_ipnpm(["install", "--no-audit", "--no-fund"], project, env=env)
+    assert done.returncode == 0, done.stderr
+    npm_starts = [line for line in starts.read_text().splitlines() if seen.name not in line]
+    assert npm_starts[0].startswith("unset ") and "config_ls.js" in npm_starts[0]
+    assert f"--ca {bundle}" in npm_starts[0]
+    if ca_in_force:
+        assert len(npm_starts) == 1, npm_starts
+    else:
+        assert len(npm_starts) == 2 and npm_starts[1].startswith(f"{bundle} "), npm_starts
+        assert "npm-cli.js" in npm_starts[1] or "/npm " in npm_starts[1]
+    assert json.loads(seen.read_text())["NODE_EXTRA_CA_CERTS"] == bundle
 
 
 def test_an_npm_laid_out_otherwise_is_asked_itself_without_noise(

@@ -128,10 +128,12 @@ def early_config_ls(
     """``npm config ls --json`` started now, for the run to collect after its imports (the
     same environment as the run computes it: a different one simply asks npm again).
     ``may_become_npm``: its Node then waits to become this run's npm (npm/waiting.py)."""
+    from ipnpm.npm.commands import AGENT_ONLY_COMMANDS, npm_command
     from ipnpm.npm.config_ls import config_env, started_config_ls
     from ipnpm.npm.overrides import take_option
 
     userconfig = take_option(args, "userconfig")[1]
     env = config_env(os.environ, cwd, userconfig[-1] if userconfig else None)
-    with started_config_ls(npm, cwd, env, may_become_npm=may_become_npm):
+    agent_only = npm_command(args) in AGENT_ONLY_COMMANDS
+    with started_config_ls(npm, cwd, env, may_become_npm=may_become_npm, agent_only=agent_only):
         yield

@@ -55,6 +55,16 @@ _REGISTRY_COMMANDS = (
 )
 
 
+# Commands whose npm process opens connections only through npm's own agent (registries,
+# tarball URLs; git and scripts are child processes with their own environment). That agent
+# passes `ca`/`cafile` when either is in force, and Node then ignores NODE_EXTRA_CA_CERTS
+# (npm/network.py), so for these the bundle plays no part in npm's own connections. Not
+# `audit` (`audit signatures` fetches sigstore's metadata by other means) nor `exec`.
+AGENT_ONLY_COMMANDS = (
+    LOCK_WRITERS | LOCKFILE_COMMANDS | {"view", "outdated", "find-dupes", "pack", "diff"}
+)
+
+
 # npm_command() returns canonical names, so `update` covers its aliases.
 def resolves_tree(command: str | None, *, has_lockfile: bool) -> bool:
     """Whether npm will walk the whole dependency tree through packuments: ``install`` with no

@@ -2,11 +2,11 @@
 // (@npmcli/config, from the npm being run) without starting the rest of npm's CLI: a third
 // of npm's start-up, on the critical path of every run through the proxy.
 //
-//   node config_ls.js NPM_ROOT [--ca EXTRA_CA | --wait OUT_FD IN_FD]   (NPM_ROOT: npm's package)
+//   node config_ls.js NPM_ROOT [--ca EXTRA_CA] [--wait OUT_FD IN_FD]   (NPM_ROOT: npm's package)
 //
 // --ca: the caller's NODE_EXTRA_CA_CERTS, which it leaves out of this process's start (Node
-// would load that bundle before running a line of this, and nothing here opens a connection);
-// it is put back into the environment that npm's loader reads.
+// would load that bundle before running a line of this, and the read opens no connection);
+// it is put back into the environment that npm's loader reads, and npm's scripts inherit.
 //
 // --wait (ipnpm/npm/waiting.py): the listing goes to OUT_FD, which is then closed; then this
 // process reads {argv, env} from IN_FD up to its end and becomes that npm: process.argv and
@@ -19,11 +19,16 @@
 const fs = require('node:fs')
 const path = require('node:path')
 
-const [root, mode, ...modeArgs] = process.argv.slice(2)
-if (mode === '--ca') {
-  process.env.NODE_EXTRA_CA_CERTS = modeArgs[0]
+const [root, ...options] = process.argv.slice(2)
+const option = (name, count) => {
+  const at = options.indexOf(name)
+  return at < 0 ? null : options.slice(at + 1, at + 1 + count)
 }
-const [outFd, inFd] = mode === '--wait' ? modeArgs.map(Number) : [-1, -1]
+const extraCa = option('--ca', 1)
+if (extraCa) {
+  process.env.NODE_EXTRA_CA_CERTS = extraCa[0]
+}
+const [outFd, inFd] = (option('--wait', 2) || [-1, -1]).map(Number)
 const fromNpm = (name) => require(path.join(root, 'node_modules', name))
 
 let npmVersion

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import cast
 
 from ipnpm.errors import NpmConfigError
-from ipnpm.npm.waiting import WaitingNpm
+from ipnpm.npm.waiting import EXTRA_CA, WaitingNpm
 
 TIMEOUT = 60.0
 _Key = tuple[str, str, tuple[tuple[str, str], ...]]
@@ -46,6 +46,7 @@ class _ConfigLs:
         *,
         fast: bool = True,
         may_become_npm: bool = False,
+        agent_only: bool = False,
     ) -> None:
         self._process: subprocess.Popen[str] | None = None
         self.waiting: WaitingNpm | None = None
@@ -53,12 +54,16 @@ class _ConfigLs:
         self._again = (npm, cwd, env)
         self.loader = _loader_argv(npm, env) if fast else None
         argv, child_env = self.loader or [npm, "config", "ls", "--json"], dict(env)
-        if self.loader is not None and _EXTRA_CA in child_env and not may_become_npm:
+        # A Node that may become npm keeps the bundle, unless npm's own connections are all
+        # its agent's (``agent_only``: npm/waiting.py); a bundle that is not a file stays, so
+        # that Node's warning about it is npm's, as without ipnpm.
+        keeps_ca = may_become_npm and not (agent_only and os.path.isfile(env.get(_EXTRA_CA, "")))
+        if self.loader is not None and _EXTRA_CA in child_env and not keeps_ca:
             argv = [*argv, "--ca", child_env.pop(_EXTRA_CA)]
         try:
             if may_become_npm and self.loader is not None:
-                # It keeps the bundle: it may become npm, whose TLS needs it.
-                self.waiting = WaitingNpm(self.loader, npm, cwd, env)
+                without_extra_ca = _EXTRA_CA in env and not keeps_ca
+                self.waiting = WaitingNpm(argv, npm, cwd, env, without_extra_ca=without_extra_ca)
                 return
             self._process = subprocess.Popen(
                 argv,
@@ -136,7 +141,7 @@ _LOADER = Path(__file__).with_name("config_ls.js")
 # read here for the system bundle (/etc/ssl/certs), and the read opens no connection. The
 # loader starts without it and gets its value as an argument, which it puts back into its own
 # environment before npm's loader expands ``${NODE_EXTRA_CA_CERTS}`` in an npmrc.
-_EXTRA_CA = "NODE_EXTRA_CA_CERTS"
+_EXTRA_CA = EXTRA_CA
 
 
 def _loader_argv(npm: str, env: Mapping[str, str]) -> list[str] | None:
@@ -167,16 +172,25 @@ _waiting: dict[_Key, WaitingNpm] = {}  # collected reads whose Node waits to bec
 
 @contextlib.contextmanager
 def started_config_ls(
-    npm: str, cwd: Path, env: Mapping[str, str], *, may_become_npm: bool = False
+    npm: str,
+    cwd: Path,
+    env: Mapping[str, str],
+    *,
+    may_become_npm: bool = False,
+    agent_only: bool = False,
 ) -> Iterator[None]:
     """Start ``npm config ls --json`` now for a read expected inside this block; a read
     nobody collected is killed on exit. ``may_become_npm``: its Node, once read, waits to
-    become the npm this block runs (``waiting_npm``), and is sent away on exit if it did not."""
+    become the npm this block runs (``waiting_npm``), and is sent away on exit if it did not;
+    ``agent_only``: that npm's own connections all go through its agent (``AGENT_ONLY_COMMANDS``
+    in npm/commands.py), so the Node may start without Node's extra CA bundle."""
     key = _key(npm, cwd, env)
     if key in _started or key in _waiting:  # already started, earlier, for this very read
         yield
         return
-    read = _started[key] = _ConfigLs(npm, cwd, env, may_become_npm=may_become_npm)
+    read = _started[key] = _ConfigLs(
+        npm, cwd, env, may_become_npm=may_become_npm, agent_only=agent_only
+    )
     try:
         yield
     finally:
@@ -197,7 +211,14 @@ def config_values(npm: str, cwd: Path, env: Mapping[str, str]) -> dict[str, obje
     return values
 
 
-def waiting_npm(npm: str, cwd: Path, env: Mapping[str, str]) -> WaitingNpm | None:
+def waiting_npm(
+    npm: str, cwd: Path, env: Mapping[str, str], *, ca_in_force: bool
+) -> WaitingNpm | None:
     """The Node of the configuration read of (npm, cwd, env), waiting to become that npm, if
-    there is one; taken once."""
-    return _waiting.pop(_key(npm, cwd, env), None)
+    there is one that can; taken once. ``ca_in_force``: npm's ``ca`` or ``cafile`` is, so a
+    Node started without the extra CA bundle connects as npm would (else it is sent away)."""
+    waiting = _waiting.pop(_key(npm, cwd, env), None)
+    if waiting is not None and waiting.without_extra_ca and not ca_in_force:
+        waiting.dismiss()
+        return None
+    return waiting

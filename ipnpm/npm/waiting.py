@@ -12,6 +12,11 @@ same directory, and the same environment except ``npm_config_*`` variables (npm'
 reads as it loads its configuration, after this point). Anything else gets a fresh npm, and a
 Node nobody needs is sent away (the pipe closed: it exits 0) and reaped.
 
+It may also start without the bundle NODE_EXTRA_CA_CERTS names (``without_extra_ca``; the
+variable is handed back for npm's loader and npm's scripts), for a command whose own
+connections all go through npm's agent: that Node may then become npm only where ``ca`` or
+``cafile`` is in force, Node then ignoring the bundle in those connections (``npm/network.py``).
+
 Like npm started by ``run_child``, it is killed if ipnpm dies: nothing may outlive the proxy.
 """
 
@@ -29,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 DISMISS_WAIT = 2.0  # seconds a dismissed Node gets to exit before it is killed
+EXTRA_CA = "NODE_EXTRA_CA_CERTS"
 
 
 def die_with_parent() -> Callable[[], None] | None:
@@ -58,12 +64,24 @@ def _startup_env(env: Mapping[str, str]) -> dict[str, str]:
 
 class WaitingNpm:
     """``loader_argv`` (``node config_ls.js NPM_ROOT``) started in ``cwd`` under ``env`` as
-    the Node that may become ``npm``; its two pipe ends are appended to the command line."""
+    the Node that may become ``npm``; its two pipe ends are appended to the command line.
+    ``without_extra_ca``: started without NODE_EXTRA_CA_CERTS, which ``loader_argv`` then
+    passes on (``--ca``)."""
 
     def __init__(
-        self, loader_argv: Sequence[str], npm: str, cwd: Path, env: Mapping[str, str]
+        self,
+        loader_argv: Sequence[str],
+        npm: str,
+        cwd: Path,
+        env: Mapping[str, str],
+        *,
+        without_extra_ca: bool = False,
     ) -> None:
         self._npm, self._cwd, self._env = npm, cwd, dict(env)
+        self.without_extra_ca = without_extra_ca
+        start_env = dict(env)
+        if without_extra_ca:
+            del start_env[EXTRA_CA]
         self._out = self._in = -1
         self._became = False
         out_r, out_w = os.pipe()
@@ -72,7 +90,7 @@ class WaitingNpm:
             self.process = subprocess.Popen(
                 [*loader_argv, "--wait", str(out_w), str(in_r)],
                 cwd=cwd,
-                env=self._env,
+                env=start_env,
                 pass_fds=(out_w, in_r),
                 preexec_fn=die_with_parent(),  # noqa: PLW1509
             )

@@ -81,7 +81,9 @@ def run_npm(
                 npx=bool(npx),
                 handoff=handoff,
                 # The configuration read's Node, to become this npm if it can: a start fewer.
-                waiting=waiting_npm(npm, cwd, context.env),
+                waiting=waiting_npm(
+                    npm, cwd, context.env, ca_in_force=context.config.network.trust.ca is not None
+                ),
             )
         writes_lock = command not in LOCKFILE_COMMANDS and command in LOCK_WRITERS
         if code == 0 and writes_lock and wants_cidlock(settings.cidlock, context):
