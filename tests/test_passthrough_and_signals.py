@@ -13,7 +13,7 @@ from tests.support.npm_env import NpmEnv, describe, make_project
 
 HEAVY = (
     "ipnpm.proxy", "ipnpm.run.assemble", "ipnpm.store.objects", "ipnpm.settings", "requests",
-    "http.server", "cryptography", "click",
+    "http.server", "cryptography", "click", "traceback",
 )  # fmt: skip
 
 

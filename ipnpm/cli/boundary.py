@@ -7,15 +7,19 @@ prints one line and keeps the traceback in a file (on screen too with ``--debug`
 from __future__ import annotations
 
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from ipnpm.errors import ExitCode, IpnpmError
 
+# traceback and tempfile are imported when a failure needs them: every start, the pass-through
+# `npm -v` included, loads this module (traceback alone pulls in tokenize and linecache).
+
 
 def _write_traceback() -> Path | None:
+    import tempfile
+    import traceback
+
     try:
         with tempfile.NamedTemporaryFile(
             "w", prefix="ipnpm-crash-", suffix=".log", delete=False, encoding="utf-8"
@@ -24,6 +28,12 @@ def _write_traceback() -> Path | None:
             return Path(handle.name)
     except OSError:
         return None  # no crash log then; the one-line message still says what happened
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 def report(exc: IpnpmError) -> int:
@@ -40,14 +50,14 @@ def guarded(action: Callable[[], int], *, debug: bool) -> int:
         return action()
     except IpnpmError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         return report(exc)
     except KeyboardInterrupt:
         print("ipnpm: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         saved = _write_traceback()
         where = f" (traceback in {saved})" if saved else ""
         print(f"ipnpm: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
