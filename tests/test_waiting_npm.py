@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import certifi
@@ -215,3 +216,28 @@ def test_an_npm_laid_out_otherwise_is_asked_itself_without_noise(
     assert read.values()["registry"] == env["npm_config_registry"]  # npm's own `config ls`
     assert read.waiting.process.returncode == 3
     assert capfd.readouterr().err == ""
+
+
+def test_a_run_that_fails_before_reading_the_configuration_says_only_its_error(
+    npm_env: NpmEnv, tmp_path: Path
+) -> None:
+    """The Node started for the read is stopped unheard when ipnpm fails first (here on its
+    own settings): stderr carries ipnpm's error alone, and no Node is left."""
+    project = make_project(tmp_path / "p", {"ipnpm-fixture-a": "1.0.0"})
+    (project / ".npmrc").write_text("fund=false\n")  # gives npm's loader a little to read
+    marker = f"IPNPM_TEST_MARKER_{uuid.uuid4().hex}"
+    for _ in range(3):
+        env = {"IPNPM_JOBS": "many", marker: "1"}
+        done = npm_env.run_ipnpm(["install"], project, env=env)
+        assert done.returncode == 2
+        lines = done.stderr.splitlines()
+        assert lines[0].startswith("ipnpm: error: IPNPM_JOBS") and lines[1].startswith("hint:")
+        assert len(lines) == 2, done.stderr
+    assert not [p for p in Path("/proc").glob("[0-9]*") if _has(p / "environ", marker)]
+
+
+def _has(environ: Path, marker: str) -> bool:
+    try:
+        return marker.encode() in environ.read_bytes()
+    except OSError:
+        return False

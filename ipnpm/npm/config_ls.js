@@ -82,8 +82,12 @@ config.load().then(() => {
     process.stdout.write(listing)
     return
   }
-  writeAll(outFd, listing)
-  fs.closeSync(outFd)
+  try {
+    writeAll(outFd, listing)
+    fs.closeSync(outFd)
+  } catch {
+    process.exit(0) // ipnpm no longer reads (it stopped early): nothing to say
+  }
   becomeNpm(JSON.parse(readAll(inFd) || 'null'))
 }, () => process.exit(1))
 

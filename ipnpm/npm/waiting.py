@@ -149,16 +149,19 @@ class WaitingNpm:
         return self.process
 
     def dismiss(self) -> None:
-        """Close the pipes (a waiting Node then exits) and reap it; kill it if it lingers.
-        A Node that became npm is its runner's to reap, and is left alone."""
+        """Close the pipes (a waiting Node then exits) and reap it; kill it if it lingers, or
+        at once if its configuration was never collected (it is only reading that). A Node
+        that became npm is its runner's to reap, and is left alone."""
+        collected = self._out < 0
         for fd in (self._out, self._in):
             if fd >= 0:
                 os.close(fd)
         self._out = self._in = -1
-        if not self._became and self.process.returncode is None:
-            try:
-                self.process.wait(timeout=DISMISS_WAIT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    self.process.kill()
-                self.process.wait()
+        if self._became or self.process.returncode is not None:
+            return
+        try:
+            self.process.wait(timeout=DISMISS_WAIT if collected else 0)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait()
