@@ -63,6 +63,18 @@ def _scripts(project: Path, places: Places) -> None:
     _manifest(project, scripts={"x": "echo x ran in $npm_package_name"})
 
 
+# What npm hands a lifecycle script that its configuration loader could have leaked (ipnpm's
+# npm may be the Node that read the configuration: npm/waiting.py) or that a Node start reads.
+_SHOW_ENV = (
+    "node -e \"for (const k of ['npm_config_json', 'npm_command', 'npm_lifecycle_event', "
+    "'NODE_EXTRA_CA_CERTS']) console.log(k + '=' + process.env[k])\""
+)
+
+
+def _env_script(project: Path, places: Places) -> None:
+    _manifest(project, scripts={"postinstall": _SHOW_ENV})
+
+
 def _packable(project: Path, places: Places) -> None:
     _manifest(project, main="index.js", license="MIT")
     (project / "index.js").write_text("module.exports = 42;\n")
@@ -128,6 +140,7 @@ PROJECTS: dict[str, ProjectBuilder] = {
     "bare": _bare,
     "scripts": _scripts,
     "packable": _packable,
+    "env-script": _env_script,
     "deps": _deps,
     "deps-b": _deps_with_b,
     "old-b": _old_b,
@@ -174,6 +187,8 @@ ROWS = [
     Row("ls --json", "ls --json", "deps", before=("install",)),
     Row("ls", "ls", "deps", before=("install",)),
     Row("install", "install", "deps"),
+    Row("--json install, a script's environment", "--json install --foreground-scripts", "env-script"),  # noqa: E501
+    Row("-s install, a script's environment", "-s install --foreground-scripts", "env-script"),
     Row("ci", "ci", "deps", before=(LOCK,)),
     Row("ci omit-lockfile-registry-resolved", "ci", "deps", before=(LOCK,), npmrc=("omit-lockfile-registry-resolved=true",)),  # noqa: E501
     Row("install PKG@^1", f"install {B}@^1", "bare"),
