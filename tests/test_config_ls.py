@@ -14,6 +14,7 @@ from ipnpm.npm import config_ls
 from ipnpm.npm.config import read_npm_config
 from ipnpm.npm.config_ls import config_env
 from tests.support.npm_env import clean_environ
+from tests.support.recording_node import recording_node
 
 
 @pytest.fixture
@@ -137,15 +138,8 @@ def test_the_loader_starts_without_node_s_extra_ca_bundle_yet_npm_s_config_expan
     """Node loads NODE_EXTRA_CA_CERTS as it starts (most of a configuration read, for a system
     bundle); the loader opens no connection, so it starts without it, and an npmrc that
     expands ``${NODE_EXTRA_CA_CERTS}`` still reads as npm reads it."""
-    real_node = shutil.which("node")
-    assert real_node is not None
-    seen = tmp_path / "node-starts.log"
-    wrapper = tmp_path / "bin" / "node"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        f'#!/bin/sh\necho "${{NODE_EXTRA_CA_CERTS-unset}} $*" >> {seen}\nexec {real_node} "$@"\n'
-    )
-    wrapper.chmod(0o755)
+    bin_dir, seen = recording_node(tmp_path)
+    wrapper = bin_dir / "node"
     bundle = tmp_path / "machine-ca.pem"  # need not exist: Node only warns
     env = {
         **_env(tmp_path, "http://127.0.0.1:9/"),

@@ -16,6 +16,7 @@ import pytest
 from ipnpm.npm import config_ls
 from ipnpm.npm.waiting import WaitingNpm
 from tests.support.npm_env import REPO_ROOT, NpmEnv, clean_environ, make_project
+from tests.support.recording_node import recording_node
 
 # A script that writes what npm handed it: the environment and its own arguments.
 _DUMP = (
@@ -132,23 +133,9 @@ def test_a_waiting_node_that_cannot_be_that_npm_is_sent_away(tmp_path: Path, npm
     assert unused.process.returncode == 0
 
 
-def _recording_node(tmp_path: Path) -> tuple[Path, Path]:
-    """A ``node`` first on PATH that logs each start's extra CA bundle and arguments."""
-    real_node = shutil.which("node")
-    assert real_node is not None
-    starts = tmp_path / "node-starts.log"
-    wrapper = tmp_path / "bin" / "node"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        f'#!/bin/sh\necho "${{NODE_EXTRA_CA_CERTS-unset}} $*" >> {starts}\nexec {real_node} "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    return wrapper.parent, starts
-
-
 def test_a_run_starts_node_once(npm_env: NpmEnv, tmp_path: Path) -> None:
     """``ipnpm install``: the configuration read and npm are one Node process (two before)."""
-    bin_dir, starts = _recording_node(tmp_path)
+    bin_dir, starts = recording_node(tmp_path)
     env = npm_env.env(PATH=f"{bin_dir}:{clean_environ()['PATH']}")
     env.pop("NODE_EXTRA_CA_CERTS", None)
     project = make_project(tmp_path / "p", {"ipnpm-fixture-a": "1.0.0"})
@@ -167,7 +154,7 @@ def test_the_extra_ca_bundle_is_skipped_only_where_npm_ignores_it(
     becomes npm only where ``cafile`` is in force (Node then ignores the bundle in npm's own
     connections); without one, npm starts afresh with the bundle, as without ipnpm. npm's
     scripts see the variable either way."""
-    bin_dir, starts = _recording_node(tmp_path)
+    bin_dir, starts = recording_node(tmp_path)
     bundle = certifi.where()
     empty_global = tmp_path / "global-npmrc"
     empty_global.write_text("")
