@@ -30,6 +30,7 @@ import pytest
 import requests
 
 from ipnpm.clients.upstream import Upstream
+from ipnpm.errors import MissingContentError
 from ipnpm.npm.cacache import content_path, put_content
 from ipnpm.npm.config import NpmConfig
 from ipnpm.npm.ranges import pick
@@ -290,7 +291,7 @@ class _UrlSource:
         return iter((response.content,))
 
 
-def _one_run(store_root: str, url: str, integrity: str, start: float) -> str:
+def _one_run(store_root: str, url: str, integrity: str | None, start: float) -> str:
     time.sleep(max(0.0, start - time.time()))  # every run asks at about the same moment
     store = Store(Path(store_root)).open()
     want = Want("pkg", "1.0.0", integrity, url=url)
@@ -300,12 +301,15 @@ def _one_run(store_root: str, url: str, integrity: str, start: float) -> str:
 
 
 def test_concurrent_runs_on_one_store_download_once(tmp_path: Path) -> None:
+    """Half the runs ask as a lockfile entry without ``integrity`` is prefetched, half as npm
+    asks for it (with the integrity its packument gave): still one download."""
     data = secrets.token_bytes(200_000)
     runs = 6
     with _counting_server(data, delay=0.5) as server:
         url = f"http://127.0.0.1:{server.server_address[1]}/pkg/-/pkg-1.0.0.tgz"
         start = time.time() + 1.0
-        args = [(str(tmp_path / "store"), url, _sri(data), start)] * runs
+        integrities = [_sri(data), None] * (runs // 2)
+        args = [(str(tmp_path / "store"), url, sri, start) for sri in integrities]
         with multiprocessing.get_context("spawn").Pool(runs) as pool:
             results = pool.starmap(_one_run, args)
         assert server.requests == 1
@@ -313,6 +317,46 @@ def test_concurrent_runs_on_one_store_download_once(tmp_path: Path) -> None:
     assert sources == ["store"] * (runs - 1) + ["upstream"]
     assert len({result.split()[1] for result in results}) == 1
     assert not list((tmp_path / "store" / "locks").iterdir())  # every holder cleaned up
+
+
+def test_one_run_downloads_once_whether_or_not_the_request_names_an_integrity(
+    tmp_path: Path,
+) -> None:
+    """The prefetch of a lockfile entry without ``integrity`` and npm's request for the same
+    tarball (with the packument's integrity) are one download, and the run log records the
+    upstream as the source that delivered it first. A request naming an integrity the bytes
+    do not have gets nothing, though the other request's download succeeded."""
+    data = secrets.token_bytes(200_000)
+    store = Store(tmp_path / "store").open()
+    with _counting_server(data, delay=0.5) as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}/pkg/-/pkg-1.0.0.tgz"
+        wants = [
+            Want("pkg", "1.0.0", None, url=url),  # the prefetch, from the lockfile
+            Want("pkg", "1.0.0", _sri(data), url=url),  # npm, from the packument
+            Want("pkg", "1.0.0", _sri(b"other bytes"), url=url),  # a lying packument
+        ]
+        results: dict[int, object] = {}
+
+        def get(index: int) -> None:
+            try:
+                results[index] = fetcher.get(wants[index]).stored.cid
+            except Exception as exc:  # the lying one's failure is an answer too
+                results[index] = exc
+
+        with RunLog(tmp_path / "store" / "logs") as log:
+            fetcher = Fetcher(store, [_UrlSource()], log)
+            threads = [threading.Thread(target=get, args=(i,)) for i in range(len(wants))]
+            for thread in threads:
+                thread.start()
+                time.sleep(0.1)  # the first is downloading when the others ask
+            for thread in threads:
+                thread.join()
+        downloads = server.requests
+    assert results[0] == results[1] and isinstance(results[0], str), results
+    assert isinstance(results[2], MissingContentError), results
+    assert downloads == 2  # the first, and the lying one's own try (its integrity unmet)
+    first = [e["source"] for e in last_run(tmp_path / "store") if e["event"] == "tarball"]
+    assert first[0] == "upstream", first
 
 
 def _hold_lock(store_root: str, key: str, ready: str) -> None:

@@ -1,9 +1,14 @@
 """Obtain a tarball: the store first, then each source in order, verified, stored, once.
 
 One in-flight map makes sure a CID is fetched at most once per run: a second request for the
-same content waits on the first (bounded wait, then it fetches on its own). Across runs that
-share a store, a lock file per content does the same (``Store.content_lock``): concurrent CI
+same package waits on the first (bounded wait, then it fetches on its own). Across runs that
+share a store, a lock file per package does the same (``Store.content_lock``): concurrent CI
 jobs download each tarball once.
+
+Both are keyed by name@version, not by integrity: a lockfile entry without ``integrity`` (147
+of the medium corpus project's 258) is prefetched under its name, while npm asks for the same
+tarball with the integrity its packument gave. Keyed by integrity, the two were two flights,
+and the tarball was downloaded twice whenever npm asked before the prefetch had it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,17 @@ class Fetched:
     cid_alone: bool = False
 
 
+class _Flight:
+    """One download in progress: its result, and the integrity it was checked against."""
+
+    def __init__(self, integrity: str | None) -> None:
+        self.integrity = integrity
+        self.future: Future[Fetched] = Future()
+
+    def vouches_for(self, want: Want) -> bool:
+        return want.integrity is None or want.integrity == self.integrity
+
+
 class Fetcher:
     def __init__(
         self,
@@ -54,24 +70,34 @@ class Fetcher:
         self.resolve_cid = resolve_cid  # finds a CID (indexes) when the want has none
         self.seed_all = seed_all  # on_new for IPFS sources too (the client pins what it fetches)
         self._lock = threading.Lock()
-        self._inflight: dict[str, Future[Fetched]] = {}
+        self._inflight: dict[str, _Flight] = {}
 
     def get(self, want: Want, purpose: str = "npm") -> Fetched:
         """The verified tarball for ``want``; raises MissingContentError naming every failure.
 
         ``purpose`` ("npm" or "prefetch") is recorded in the run log.
         """
-        key = want.integrity or want.spec
+        key = want.spec
         with self._lock:
-            future = self._inflight.get(key)
-            owner = future is None
-            if future is None:
-                future = self._inflight[key] = Future()
+            flight = self._inflight.get(key)
+            owner = flight is None
+            if flight is None:
+                flight = self._inflight[key] = _Flight(want.integrity)
+        future = flight.future
         if not owner:
             try:
-                return future.result(timeout=WAIT_FOR_INFLIGHT)
+                fetched = future.result(timeout=WAIT_FOR_INFLIGHT)
             except FutureTimeout:
                 return self._fetch(want, purpose)
+            except MissingContentError:
+                if flight.vouches_for(want):
+                    raise
+                fetched = None  # the first caller's integrity failed, not necessarily this one
+            if fetched is not None and flight.vouches_for(want):
+                return fetched
+            # Downloaded under another integrity (or none): this one is checked against the
+            # stored copy, which the first caller has just put there.
+            return self._fetch(want, purpose)
         try:
             fetched = self._fetch(want, purpose)
         except BaseException as exc:
@@ -186,8 +212,7 @@ class Fetcher:
         failures: list[str] = []
         found = self._from_store(want, failures)
         if found is None and self.sources:
-            key = want.integrity or want.spec
-            with self.store.content_lock(key, WAIT_FOR_OTHER_RUN):
+            with self.store.content_lock(want.spec, WAIT_FOR_OTHER_RUN):
                 # Another run may have stored it while this one waited for the lock.
                 found = self._from_store(want, failures) or self._from_sources(want, failures)
         if found is None:

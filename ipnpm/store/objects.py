@@ -249,9 +249,10 @@ class Store:
 
     @contextlib.contextmanager
     def content_lock(self, key: str, timeout: float) -> Iterator[bool]:
-        """Hold ``locks/<key>.lock`` while downloading that content; yields whether it is held.
+        """Hold ``locks/<key>.lock`` while downloading what ``key`` names (the fetcher's key is
+        name@version); yields whether it is held.
 
-        A second run wanting the same content waits here (at most ``timeout`` seconds) and
+        A second run wanting the same tarball waits here (at most ``timeout`` seconds) and
         then finds it in the store. The lock is an flock, so it dies with its holder however
         the holder dies: a dead run never blocks a live one. On timeout the waiter goes on
         without the lock (yields False) and downloads on its own.
