@@ -93,6 +93,17 @@ def _status_and_body(sock: socket.socket) -> tuple[int, bytes]:
     return int(head.split(b" ", 2)[1]), body
 
 
+def _logged(proxy: Proxy, event: str) -> list[dict[str, object]]:
+    """The live log's ``event`` records: its writer thread writes within milliseconds."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        records = [json.loads(line) for line in proxy.log.path.read_text().splitlines()]
+        found = [record for record in records if record["event"] == event]
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
 def _exchange(
     proxy: Proxy, size: int, *, chunked: bool, declared: int | None = None
 ) -> tuple[int, bytes]:
@@ -180,7 +191,6 @@ def test_a_body_cut_short_is_a_400_and_never_reaches_the_upstream_whole(
     assert b"ended early" in answer
     seen = _last_body(proxy)
     assert not seen.whole and seen.size <= MiB, seen
-    records = [json.loads(line) for line in proxy.log.path.read_text().splitlines()]
-    refused = [record for record in records if record["event"] == "refused"]
+    refused = _logged(proxy, "refused")
     assert refused and refused[-1]["status"] == 400
     assert _exchange(proxy, MiB, chunked=chunked)[0] == 201  # still serving

@@ -69,19 +69,18 @@ class Prefetch:
         decided now, before the pool or npm stores anything: an object this run fetches is
         never taken for one the store had (the run log's source stays the upstream)."""
         stored_later = []
-        with self.fetcher.log.batch():
-            for want in self.wants:
-                if self._stopping.is_set():
-                    return
-                if want.integrity is None and self.fetcher.in_store(want):
-                    stored_later.append(want)
-                elif want.integrity is None or not self._handed_from_store(want):
-                    self._futures.append(self._pool.submit(self._one, want))
-            for want in stored_later:
-                if self._stopping.is_set():
-                    return
-                if not self._handed_from_store(want):
-                    self._futures.append(self._pool.submit(self._one, want))
+        for want in self.wants:
+            if self._stopping.is_set():
+                return
+            if want.integrity is None and self.fetcher.in_store(want):
+                stored_later.append(want)
+            elif want.integrity is None or not self._handed_from_store(want):
+                self._futures.append(self._pool.submit(self._one, want))
+        for want in stored_later:
+            if self._stopping.is_set():
+                return
+            if not self._handed_from_store(want):
+                self._futures.append(self._pool.submit(self._one, want))
 
     def _handed_from_store(self, want: Want) -> bool:
         fetched = self.fetcher.stored_for_npm(want)
