@@ -1,8 +1,9 @@
 """The mechanisms the benchmark's speed rests on, proved without timing anything:
 
 - verified store objects reach npm's cache as hard links (same inode), not copies;
-- concurrent runs sharing one store download a tarball once (a lock per content), and a dead
-  holder of that lock never blocks anyone;
+- concurrent runs sharing one store download a tarball once (a lock per name@version), and a
+  dead holder of that lock never blocks anyone; within a run, the prefetch of an entry without
+  ``integrity`` and npm's request for it (naming its packument's) are one download;
 - a multi-block tarball from Kubo or a gateway is ingested block by block: Python's peak
   allocation stays far under the tarball's size;
 - packuments are revalidated with the kept ETag, and asked once per run.
