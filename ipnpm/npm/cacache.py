@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -116,7 +117,7 @@ def put_request_entry(
                 "resHeaders": {
                     "content-type": content_type,
                     "cache-control": "max-age=86400",
-                    "date": formatdate(now / 1000, usegmt=True),
+                    "date": _http_date(now // 1000),
                 },
                 "options": {"compress": True},
             },
@@ -138,6 +139,12 @@ def put_request_entry(
     except OSError:
         return False  # npm then asks the proxy, which serves the same verified bytes
     return True
+
+
+@functools.lru_cache(maxsize=2)
+def _http_date(second: int) -> str:
+    # email.utils.formatdate costs more than the rest of an entry: once per second will do.
+    return formatdate(second, usegmt=True)
 
 
 def _link(source: Path, target: Path) -> bool:

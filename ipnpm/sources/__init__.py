@@ -3,6 +3,7 @@ fetcher (``ipnpm.sources.fetcher``) tries them in order and verifies whatever th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -31,7 +32,7 @@ class Want:
     def spec(self) -> str:
         return f"{self.name}@{self.version}"
 
-    @property
+    @functools.cached_property  # asked of every want several times a run, at each look-up
     def registry_host(self) -> str | None:
         """``host:port`` of the registry the tarball comes from (what name@version means)."""
         return urlsplit(self.url).netloc or None if self.url else None

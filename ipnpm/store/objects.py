@@ -142,15 +142,20 @@ class Store:
 
     # -- paths ----------------------------------------------------------------------------
 
+    # The paths a run looks up once or twice per tarball are built from one string: each
+    # pathlib ``/`` parses its part anew, and at thousands of tarballs that is CPU taken
+    # from npm (BENCHMARKS.md). Every part is one segment already (CIDs, hex, _segment).
+
     def object_path(self, cid: str) -> Path:
-        return self.root / "objects" / _shard(cid) / cid
+        return Path(f"{self.root}/objects/{_shard(cid)}/{cid}")
 
     def _integrity_path(self, algorithm: str, digest: bytes) -> Path:
         hexed = digest.hex()
-        return self.root / "integrity" / algorithm / hexed[:2] / hexed
+        return Path(f"{self.root}/integrity/{algorithm}/{hexed[:2]}/{hexed}")
 
     def _spec_path(self, host: str, name: str, version: str) -> Path:
-        return self.root / "specs" / _segment(host) / _segment(name) / _segment(version)
+        segments = "/".join(_segment(part) for part in (host, name, version))
+        return Path(f"{self.root}/specs/{segments}")
 
     def packument_path(self, host: str, name: str) -> Path:
         return self.root / "packuments" / _segment(host) / f"{_segment(name)}.json"

@@ -78,7 +78,7 @@ class RunLog:
             elif kind == "missing" and fields["spec"] not in self.obtained:
                 self.missing[str(fields["spec"])] = list(fields.get("failures", []))
             # Put under the lock: the file's order is the counters' order.
-            self._lines.put(json.dumps(record, sort_keys=True) + "\n")
+            self._lines.put(json.dumps(record) + "\n")
 
     def _write_lines(self) -> None:
         """The writer thread: every queued line, flushed whenever the queue runs dry."""
