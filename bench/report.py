@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results import ProjectResult, Results, Series
+from bench.scenarios import PAIRS
 from bench.targets import Target, compute, prefetch_rate
 
 MB = 1e6
@@ -69,8 +70,14 @@ def _row(series: Series) -> str:
 
 
 def _ratio(project: ProjectResult, top: str, bottom: str) -> str:
+    """The ratio of the medians; for a pair run back to back, each round's ratio too (the
+    target is their median)."""
     a, b = project.median(top), project.median(bottom)
-    return "—" if a is None or not b else f"{a / b:.2f}x"
+    if a is None or not b:
+        return "—"
+    paired = project.paired_ratios(top, bottom) if (bottom, top) in PAIRS else []
+    rounds = f" (round by round: {', '.join(f'{r:.2f}' for r in paired)})" if paired else ""
+    return f"{a / b:.2f}x{rounds}"
 
 
 def _project_section(project: ProjectResult, image_prefix: str) -> list[str]:

@@ -20,6 +20,7 @@ class Series:
     key: str
     label: str
     seconds: list[float] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)  # the round of each of ``seconds``
     peak_rss: list[int] = field(default_factory=list)
     cpu_seconds: list[float] = field(default_factory=list)  # ipnpm's own, not npm's
     tree_cpu: list[float] = field(default_factory=list)  # the command's whole process tree
@@ -43,6 +44,7 @@ class Series:
             "min": min(self.seconds, default=None),
             "max": max(self.seconds, default=None),
             "seconds": self.seconds,
+            "rounds": self.rounds,
             "peak_rss_bytes": self.peak_rss,
             "ipnpm_cpu_seconds": self.cpu_seconds,
             "tree_cpu_seconds": self.tree_cpu,
@@ -66,6 +68,14 @@ class ProjectResult:
     def median(self, key: str) -> float | None:
         found = self.series.get(key)
         return found.median if found else None
+
+    def paired_ratios(self, top: str, bottom: str) -> list[float]:
+        """top ÷ bottom in each round where both ran (back to back: bench.run's PAIRS)."""
+        a, b = self.series.get(top), self.series.get(bottom)
+        if a is None or b is None:
+            return []
+        below = dict(zip(b.rounds, b.seconds, strict=True))
+        return [t / below[r] for r, t in zip(a.rounds, a.seconds, strict=True) if below.get(r)]
 
     def peak_rss(self, *, resolves: bool) -> tuple[int, str] | None:
         """ipnpm's highest peak RSS over the install and prefetch runs of this project (or,

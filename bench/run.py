@@ -10,6 +10,7 @@ and a PNG per project to --out, and (full runs) the generated block of BENCHMARK
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -27,7 +28,7 @@ from bench.micro import passthrough
 from bench.projects import Prepared, prepare
 from bench.resolve_corpus import ensure_resolve_storage
 from bench.results import RESOLVE_KEYS, ProjectResult, Results, Series
-from bench.scenarios import ALL, INSTALLS, PREFETCHES, RESOLVES, Run
+from bench.scenarios import ALL, INSTALLS, PAIRS, PREFETCHES, RESOLVES, Run, Scenario
 from bench.slow_proxy import OFFICE, REMOTE
 from bench.world import World, building_world
 from tests.support.corpus import CORPUS_PROJECTS, CorpusError
@@ -42,8 +43,13 @@ def _say(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def _measure(series: Series, step: Run, project: Prepared, world: World, scratch: Path) -> None:
+def _measure(
+    series: Series, step: Run, project: Prepared, world: World, scratch: Path, *, round_: int
+) -> None:
     scratch.mkdir(parents=True)
+    # The last run's node_modules and caches reach the disk now, not during this run: the
+    # kernel's write-back would otherwise land on whichever scenario comes next.
+    os.sync()
     try:
         measured = step(project, world, scratch)
     except (BenchError, OSError, AssertionError, ValueError, KeyError) as exc:
@@ -53,6 +59,7 @@ def _measure(series: Series, step: Run, project: Prepared, world: World, scratch
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     series.seconds.append(measured.seconds)
+    series.rounds.append(round_)
     series.tree_cpu.append(measured.tree_cpu)
     if measured.daemon_cpu is not None:
         series.daemon_cpu.append(measured.daemon_cpu)
@@ -87,9 +94,11 @@ def bench_project(
     result.series = {s.key: Series(s.key, s.label) for s in scenarios}
     for round_ in range(1, runs + 1):
         _say(f"{prepared.name}: round {round_}/{runs}")
-        for scenario in scenarios:
+        for scenario in round_order(scenarios, round_):
             scratch = work / "scratch" / f"{scenario.key}-{round_}"
-            _measure(result.series[scenario.key], scenario.run, prepared, world, scratch)
+            _measure(
+                result.series[scenario.key], scenario.run, prepared, world, scratch, round_=round_
+            )
     if multi:
         for key, step in MULTI:
             _say(f"{prepared.name}: {key}")
@@ -102,6 +111,24 @@ def bench_project(
                 shutil.rmtree(scratch, ignore_errors=True)
             _say(f"  {key}: {result.multi[key]}"[:400])
     return result
+
+
+def round_order(scenarios: Sequence[Scenario], round_: int) -> list[Scenario]:
+    """The scenarios of one round: each of PAIRS back to back, npm first in odd rounds and
+    ipnpm first in even ones, so that a slow spell of the shared machine or whatever the
+    scenario before left behind weighs on both sides of a paired target alike."""
+    by_key = {s.key: s for s in scenarios}
+    pair_of = {key: pair for pair in PAIRS for key in pair}
+    order: list[Scenario] = []
+    for scenario in scenarios:
+        pair = pair_of.get(scenario.key)
+        if pair is None or any(key not in by_key for key in pair):
+            order.append(scenario)
+        elif scenario.key == pair[0]:
+            npm_side, ipnpm_side = (by_key[key] for key in pair)
+            order += [npm_side, ipnpm_side] if round_ % 2 else [ipnpm_side, npm_side]
+        # the ipnpm side of a pair comes with its npm side
+    return order
 
 
 MULTI = (

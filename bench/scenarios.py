@@ -169,3 +169,10 @@ PREFETCHES: tuple[Scenario, ...] = (
     Scenario("prefetch-jobs1", "ipnpm --jobs 1 ipfs fetch (baseline)", _prefetch_serial),
 )
 ALL = INSTALLS + RESOLVES + PREFETCHES
+# (npm, ipnpm): the scenarios a target compares round by round (P8, P1w, P9), run back to back
+# in every round (bench.run.round_order).
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("npm-far", "ipnpm-far"),
+    ("npm-offline", "ipnpm-store"),
+    ("npm-resolve-warm", "ipnpm-resolve-warm"),
+)
