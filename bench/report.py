@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results import ProjectResult, Results, Series
-from bench.scenarios import PAIRS
-from bench.targets import Target, compute, prefetch_rate
+from bench.targets import Target, compute, prefetch_rate, round_ratios
 
 MB = 1e6
 BEGIN = "<!-- bench:results:begin (written by `python -m bench.run`; edits here are lost) -->"
@@ -75,7 +74,7 @@ def _ratio(project: ProjectResult, top: str, bottom: str) -> str:
     a, b = project.median(top), project.median(bottom)
     if a is None or not b:
         return "—"
-    paired = project.paired_ratios(top, bottom) if (bottom, top) in PAIRS else []
+    paired = round_ratios(project, top, bottom)
     rounds = f" (round by round: {', '.join(f'{r:.2f}' for r in paired)})" if paired else ""
     return f"{a / b:.2f}x{rounds}"
 

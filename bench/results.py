@@ -70,7 +70,7 @@ class ProjectResult:
         return found.median if found else None
 
     def paired_ratios(self, top: str, bottom: str) -> list[float]:
-        """top ÷ bottom in each round where both ran (back to back: bench.run's PAIRS)."""
+        """top ÷ bottom in each round where both ran."""
         a, b = self.series.get(top), self.series.get(bottom)
         if a is None or b is None:
             return []

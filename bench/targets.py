@@ -26,13 +26,17 @@ class Target:
         return asdict(self)
 
 
+def round_ratios(project: ProjectResult, top: str, bottom: str) -> list[float]:
+    """top ÷ bottom round by round, for a pair run back to back (bench.scenarios.PAIRS);
+    empty for any other two scenarios, whose rounds are minutes apart."""
+    return project.paired_ratios(top, bottom) if (bottom, top) in PAIRS else []
+
+
 def _ratio(project: ProjectResult, top: str, bottom: str) -> float | None:
-    """The median of the per-round ratios for a pair run back to back (bench.scenarios.PAIRS),
-    else the ratio of the medians."""
-    if (bottom, top) in PAIRS:
-        paired = project.paired_ratios(top, bottom)
-        if paired:
-            return statistics.median(paired)
+    """The median of the round-by-round ratios for a pair, else the ratio of the medians."""
+    paired = round_ratios(project, top, bottom)
+    if paired:
+        return statistics.median(paired)
     a, b = project.median(top), project.median(bottom)
     return a / b if a is not None and b else None
 
@@ -59,7 +63,7 @@ _RATIOS = (
 )  # fmt: skip
 
 
-def _per_project(project: ProjectResult) -> list[Target]:
+def project_targets(project: ProjectResult) -> list[Target]:
     where = project.name
     targets = []
     for id_, what, top, bottom, limit, at_most in _RATIOS:
@@ -124,7 +128,7 @@ def prefetch_rate(project: ProjectResult, key: str = "prefetch") -> float | None
 
 
 def compute(results: Results) -> list[Target]:
-    targets = [t for p in results.projects.values() for t in _per_project(p)]
+    targets = [t for p in results.projects.values() for t in project_targets(p)]
     p4 = results.passthrough.get("median_difference_ms")
     targets.append(
         Target(
