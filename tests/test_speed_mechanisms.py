@@ -34,6 +34,7 @@ from ipnpm.clients.upstream import Upstream
 from ipnpm.errors import MissingContentError
 from ipnpm.npm.cacache import content_path, put_content
 from ipnpm.npm.config import NpmConfig
+from ipnpm.npm.integrity import IntegrityHasher
 from ipnpm.npm.ranges import pick
 from ipnpm.proxy.lookahead import UpstreamPackuments
 from ipnpm.run.context import RunContext
@@ -135,28 +136,38 @@ def test_lockfile_entries_npm_fetches_by_url_are_read_from_npms_cache(
     assert asked == []
 
 
+@pytest.mark.parametrize(
+    "strip", [(), ("resolved",), ("integrity", "resolved")], ids=["both", "no-resolved", "neither"]
+)
 def test_a_warm_store_is_handed_over_unhashed_and_a_corrupt_object_still_never_installs(
-    npm_env: NpmEnv, tmp_path: Path
+    npm_env: NpmEnv, tmp_path: Path, strip: tuple[str, ...]
 ) -> None:
-    """A warm run links the store's objects into npm's cache without re-hashing them (npm
-    checks every byte it reads there against the lockfile's integrity). A damaged object is
-    still never installed: npm drops its cache entry and asks the proxy, whose read re-hashes,
-    quarantines the object and fetches the package anew."""
+    """A warm run links the store's objects into npm's cache without re-hashing them where npm
+    reads them by the lockfile's integrity (entries with ``resolved`` and ``integrity``): npm
+    checks every byte, and on a damaged object drops its cache entry and asks the proxy, whose
+    read re-hashes, quarantines the object and fetches the package anew.
+
+    Any other entry npm reads by URL, through its HTTP cache, even when it knows the integrity
+    (from the lockfile, or the store's record of name@version): there a damaged object fails
+    the install (npm's second try finds the URL's entry without its content), so the hand-off
+    re-hashes those, and the damaged one is quarantined and fetched anew before npm starts."""
     project = make_project(
         tmp_path / "project", {"ipnpm-fixture-a": "1.0.0", "ipnpm-fixture-c": "2.0.0"}
     )
     installed = npm_env.run_ipnpm(["install"], project)  # fills the store
     assert installed.returncode == 0, describe(installed)
-    lock = json.loads((project / "package-lock.json").read_text())
-    entry = lock["packages"]["node_modules/ipnpm-fixture-c"]
-    locked = {
-        f"{k.rsplit('/', 1)[-1]}@{e['version']}"
-        for k, e in lock["packages"].items()
-        if k.startswith("node_modules/")
-    }
+    lock_path = project / "package-lock.json"
+    lock = json.loads(lock_path.read_text())
+    integrity = lock["packages"]["node_modules/ipnpm-fixture-c"]["integrity"]
+    entries = {k: e for k, e in lock["packages"].items() if k.startswith("node_modules/")}
+    locked = {f"{k.rsplit('/', 1)[-1]}@{e['version']}" for k, e in entries.items()}
     assert len(locked) >= 3  # fixture-a brings fixture-b
+    for entry in entries.values():
+        for key in strip:
+            del entry[key]
+    lock_path.write_text(json.dumps(lock, indent=2))
     store = Store(npm_env.store_dir)
-    damaged = store.unhashed_object(entry["integrity"])
+    damaged = store.unhashed_object(integrity)
     assert damaged is not None
     good = damaged.path.read_bytes()
     damaged.path.write_bytes(bytes([good[0] ^ 1]) + good[1:])  # same size, same inode
@@ -167,12 +178,21 @@ def test_a_warm_store_is_handed_over_unhashed_and_a_corrupt_object_still_never_i
 
     assert result.returncode == 0, describe(result)
     assert installed_specs(project) == locked
-    handed = [e for e in last_run(npm_env.store_dir) if e["event"] == "tarball"]
-    assert {e["spec"] for e in handed if e.get("hashed") is False} == locked
+    events = last_run(npm_env.store_dir)
+    from_store: dict[str, bool] = {}  # spec -> whether its first hand-over was re-hashed
+    for event in events:
+        if event["event"] == "tarball":
+            from_store.setdefault(str(event["spec"]), bool(event["hashed"]))
     quarantined = [p.name.split(".")[0] for p in (npm_env.store_dir / "quarantine").iterdir()]
     assert quarantined == [damaged.cid]
-    assert [e["spec"] for e in served_events(npm_env.store_dir)] == ["ipnpm-fixture-c@2.0.0"]
     assert damaged.path.read_bytes() == good  # fetched anew from the upstream, and kept
+    served = [e["spec"] for e in served_events(npm_env.store_dir)]
+    if not strip:
+        assert from_store == dict.fromkeys(locked, False)
+        assert served == ["ipnpm-fixture-c@2.0.0"]  # npm asked again, and was served
+    else:
+        assert {s for s, hashed in from_store.items() if hashed} == locked
+        assert served == []  # the hand-off gave npm the package fetched anew
 
 
 def test_bytes_only_a_cid_vouched_for_are_hashed_in_the_hand_off_and_unpacked_once(
@@ -240,6 +260,38 @@ def test_a_kept_package_check_is_what_the_fetcher_trusts(tmp_path: Path) -> None
         assert not store.is_package(stored.cid, "left-pad", "1.3.1")
         found = fetcher.stored_for_npm(want)
     assert found is not None and found.cid_alone and found.stored.cid == stored.cid
+
+
+def test_a_pairing_the_store_made_itself_is_checked_by_the_cid_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-hashing an object the store paired with a sha512 at ingest computes the CID only:
+    bytes that still hash to it are the bytes that had that sha512. A label nobody vouches
+    for (ipnpm-lock.json's integrity beside a CID) is ignored: the sha512 is computed. A
+    damaged object is quarantined either way."""
+    store = Store(tmp_path / "store").open()
+    data = secrets.token_bytes(300_000)
+    stored = store.ingest([data], expected=_sri(data), source="test")
+    hashed: list[int] = []
+    update = IntegrityHasher.update
+
+    def counting(self: IntegrityHasher, chunk: bytes) -> None:
+        hashed.append(len(chunk))
+        update(self, chunk)
+
+    monkeypatch.setattr(IntegrityHasher, "update", counting)
+    found = store.verified_object(stored.cid, _sri(data))
+    assert found is not None and found.sha512 == _sri(data)
+    assert hashed == []
+    found = store.verified_object(stored.cid, label=_sri(data))
+    assert found is not None and found.sha512 == _sri(data)
+    assert hashed == []
+    found = store.verified_object(stored.cid, label=_sri(b"another package"))
+    assert found is not None and found.sha512 == _sri(data)
+    assert sum(hashed) == len(data)  # the label was not the store's: the sha512 is computed
+    stored.path.write_bytes(bytes([data[0] ^ 1]) + data[1:])
+    assert store.verified_object(stored.cid, _sri(data)) is None
+    assert not stored.path.exists()  # quarantined
 
 
 # -- one download across runs ------------------------------------------------------------------

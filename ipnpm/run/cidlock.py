@@ -44,6 +44,7 @@ class Entry:
 @dataclass(frozen=True)
 class CidLock:
     entries: Mapping[str, Entry] = field(default_factory=dict)  # npm integrity -> entry
+    _by_spec: dict[str, tuple[str, Entry]] | None = field(default=None, compare=False, repr=False)
 
     def cid_for(self, integrity: str | None) -> str | None:
         """The CID recorded under exactly this integrity. Never by name@version: an entry's
@@ -56,7 +57,18 @@ class CidLock:
         entry labelled ``spec``. The bytes are then verified by that CID and by the tarball's
         own package.json naming ``spec`` (``sources.fetcher``), so a poisoned entry that names
         another package's CID installs nothing."""
-        return next((e.cid for e in self.entries.values() if e.spec == spec), None)
+        labelled = self.labelled(spec)
+        return labelled[1].cid if labelled else None
+
+    def labelled(self, spec: str) -> tuple[str, Entry] | None:
+        """The integrity and entry labelled ``spec``: a claim of the project file, which only
+        the store can vouch for (``RunContext.npm_integrity``)."""
+        if self._by_spec is None:  # asked once per entry without integrity: index them once
+            by_spec: dict[str, tuple[str, Entry]] = {}
+            for integrity, entry in self.entries.items():
+                by_spec.setdefault(entry.spec, (integrity, entry))
+            object.__setattr__(self, "_by_spec", by_spec)
+        return self._by_spec.get(spec) if self._by_spec is not None else None
 
     def missing(self, tarballs: Iterable[LockedTarball]) -> list[str]:
         return [

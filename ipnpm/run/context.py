@@ -63,8 +63,11 @@ class RunContext:
         # take its CID by name@version, and the fetcher then checks that the bytes are that
         # package (their package.json), so a poisoned entry cannot install another one.
         cid = self.cids.cid_for(integrity) if self.cids else None
+        labelled = None
         if cid is None and integrity is None and self.cids:
-            cid = self.cids.cid_for_unhashed(f"{name}@{version}")
+            found = self.cids.labelled(f"{name}@{version}")
+            if found is not None:
+                labelled, cid = found[0], found[1].cid
         if cid is None and integrity:
             cid = self.store.cid_for(integrity)
         private = self.indexes is not None and self.indexes.is_private(name)
@@ -77,6 +80,7 @@ class RunContext:
             alt_urls=urls[1:],
             private=private,
             keep_local=private or self.is_private(name, urls),
+            labelled=labelled,
         )
 
     def is_private(self, name: str, urls: tuple[str, ...]) -> bool:

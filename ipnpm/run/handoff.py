@@ -68,6 +68,10 @@ class NpmCacheHandoff:
         self._replace_host: str | None = None
         self._pending: list[_Pending] = []
 
+    def reads_by_digest(self, spec: str) -> bool:
+        """Whether npm reads the tarball ``spec`` by the lockfile's integrity (else by URL)."""
+        return spec not in self._by_url
+
     def hand(self, spec: str, stored: StoredObject, integrity: str | None) -> bool:
         """Put ``stored`` into npm's cache (content under ``integrity``, else the computed
         sha512); the URL entry now or as soon as the proxy's address is known."""

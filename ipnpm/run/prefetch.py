@@ -64,26 +64,31 @@ class Prefetch:
     def _link_stored(self) -> None:
         """Hand over what the store holds; queue the rest for the pool at once.
 
-        What has an integrity is linked unhashed, a few system calls each. What has none but
-        is stored is re-hashed, so it waits until the quick links are made; which those are is
-        decided now, before the pool or npm stores anything: an object this run fetches is
-        never taken for one the store had (the run log's source stays the upstream)."""
+        What npm reads by digest is linked unhashed, a few system calls each. What it reads
+        by URL but is stored is re-hashed, so it waits until the quick links are made; which
+        those are is decided now, before the pool or npm stores anything: an object this run
+        fetches is never taken for one the store had (the run log's source stays the
+        upstream)."""
+        handoff = self.handoff
+        if handoff is None:
+            return
         stored_later = []
         for want in self.wants:
             if self._stopping.is_set():
                 return
-            if want.integrity is None and self.fetcher.in_store(want):
+            by_digest = want.integrity is not None and handoff.reads_by_digest(want.spec)
+            if not by_digest and self.fetcher.in_store(want):
                 stored_later.append(want)
-            elif want.integrity is None or not self._handed_from_store(want):
+            elif not by_digest or not self._handed_from_store(want, by_digest=True):
                 self._futures.append(self._pool.submit(self._one, want))
         for want in stored_later:
             if self._stopping.is_set():
                 return
-            if not self._handed_from_store(want):
+            if not self._handed_from_store(want, by_digest=False):
                 self._futures.append(self._pool.submit(self._one, want))
 
-    def _handed_from_store(self, want: Want) -> bool:
-        fetched = self.fetcher.stored_for_npm(want)
+    def _handed_from_store(self, want: Want, *, by_digest: bool) -> bool:
+        fetched = self.fetcher.stored_for_npm(want, by_digest=by_digest)
         if fetched is None or self.handoff is None:
             return False
         if not self.handoff.hand(want.spec, fetched.stored, want.integrity):

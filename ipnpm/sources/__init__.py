@@ -27,6 +27,10 @@ class Want:
     # Private in the store (fetched with a credential, from a scope's own registry or a
     # private index): never seeded unless the user opts in, never on a public route.
     keep_local: bool = False
+    # For an entry without integrity: the one ipnpm-lock.json labels it with, beside ``cid``.
+    # A project file's claim, never checked against; believed only as far as the store itself
+    # paired that CID with that sha512 (it then need not compute the sha512 again).
+    labelled: str | None = None
 
     @property
     def spec(self) -> str:

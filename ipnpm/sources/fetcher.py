@@ -110,18 +110,23 @@ class Fetcher:
             with self._lock:
                 self._inflight.pop(key, None)
 
-    def stored_for_npm(self, want: Want, purpose: str = "prefetch") -> Fetched | None:
+    def stored_for_npm(
+        self, want: Want, purpose: str = "prefetch", *, by_digest: bool = False
+    ) -> Fetched | None:
         """The stored tarball for ``want``, to be linked into npm's own cache before npm asks.
 
-        With an integrity it is not re-hashed: npm checks every byte it reads from its cache
-        against the lockfile's integrity, and on a mismatch drops the entry and asks the proxy,
+        ``by_digest``: npm reads it by the lockfile's integrity (an entry with ``resolved``
+        and ``integrity``). It is then not re-hashed: npm checks every byte it reads from its
+        cache against that integrity, and on a mismatch drops the entry and asks the proxy,
         which serves from ``get`` (re-hashed, a bad object quarantined and fetched anew).
         Hashing here too would only spend the CPU npm needs, on every tarball of every warm
-        run. Without one, npm reads the tarball by URL and fails on bad bytes instead of
-        asking again, so those are re-hashed here, on the caller's thread (the hand-off's one
-        thread, not the pool): ``None`` sends a bad or missing one to ``get``.
+        run. Any other entry npm reads by URL, through an entry of its HTTP cache, and on bad
+        bytes it fails instead of asking again (its second try finds the URL's entry, whose
+        content the first one removed), so those are re-hashed here, on the caller's thread
+        (the hand-off's one thread, not the pool): ``None`` sends a bad or missing one to
+        ``get``.
         """
-        if not want.integrity:
+        if not (by_digest and want.integrity):
             found = self._from_store(want, [])
             return self._logged(want, found, purpose) if found else None
         stored = self.store.unhashed_object(want.integrity)
@@ -150,7 +155,10 @@ class Fetcher:
             cid = want.cid
         if cid is None:
             return None
-        stored = self.store.verified_object(cid, integrity)
+        # By a CID alone, the label beside it saves computing the sha512 where the store
+        # itself paired the two (verified_object); a label it did not pair is ignored.
+        label = want.labelled if cid_alone else None
+        stored = self.store.verified_object(cid, integrity, label=label)
         if stored is None and self.store.object_path(cid).is_file():
             # A good object, but not this request's content (its CID was paired with another
             # package's integrity): a miss, and the object stays.
